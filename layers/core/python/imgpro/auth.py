@@ -1,0 +1,105 @@
+"""Bearer tokens: parsing, hashing, lookup and abilities.
+
+Tokens follow Laravel Sanctum: `{id}|{secret}` or just `{secret}`. Only
+sha256(secret) is stored; the id, when given, must be the id of the token whose
+secret it is, so a right secret with a wrong id is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from imgpro.errors import Forbidden, Unauthorized
+from imgpro.models import META, TokenItem, token_pk
+
+READ = "read"
+WRITE = "write"
+ALL = "*"
+ABILITIES = frozenset({ALL, READ, WRITE})
+
+_SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_SECRET_LENGTH = 40
+_BEARER = re.compile(r"^\s*Bearer\s+(\S+)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is making an authenticated request."""
+
+    team_id: str
+    token_id: int
+    abilities: frozenset[str]
+
+    def can(self, ability: str) -> bool:
+        return ALL in self.abilities or ability in self.abilities
+
+    def require(self, ability: str) -> None:
+        if not self.can(ability):
+            raise Forbidden(f"This token lacks the '{ability}' ability")
+
+
+@dataclass(frozen=True)
+class PresentedToken:
+    token_id: int | None
+    secret: str
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def new_secret() -> str:
+    return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(_SECRET_LENGTH))
+
+
+def parse_authorization(header: str | None) -> PresentedToken | None:
+    """The token in an `Authorization` header; None when there is no header at all.
+
+    A header that is present but unusable raises Unauthorized: a client that sent
+    credentials wants to hear that they are wrong, not to be treated as anonymous.
+    """
+    if header is None or not header.strip():
+        return None
+    match = _BEARER.match(header)
+    if not match:
+        raise Unauthorized("Authorization header must be 'Bearer <token>'")
+    token = match.group(1)
+    token_id: int | None = None
+    if "|" in token:
+        raw_id, token = token.split("|", 1)
+        if not raw_id.isascii() or not raw_id.isdigit() or int(raw_id) <= 0:
+            raise Unauthorized()
+        token_id = int(raw_id)
+    if not token:
+        raise Unauthorized()
+    return PresentedToken(token_id=token_id, secret=token)
+
+
+def authenticate(presented: PresentedToken) -> Caller:
+    digest = hash_secret(presented.secret)
+    try:
+        item = TokenItem.get(token_pk(digest), META)
+    except TokenItem.DoesNotExist:
+        raise Unauthorized() from None
+    # The key lookup already matched the hash; the constant-time comparisons keep
+    # the id check from leaking which half of an `id|secret` pair was wrong.
+    same_secret = hmac.compare_digest(item.secret_hash, digest)
+    same_id = presented.token_id is None or hmac.compare_digest(
+        str(int(item.token_id)), str(presented.token_id)
+    )
+    if not (same_secret and same_id):
+        raise Unauthorized()
+    return Caller(
+        team_id=item.team_id,
+        token_id=int(item.token_id),
+        abilities=frozenset(item.abilities),
+    )
+
+
+def ability_for_method(method: str) -> str:
+    """The ability a request method needs: GET (and HEAD) read, everything else writes."""
+    return READ if method.upper() in ("GET", "HEAD") else WRITE

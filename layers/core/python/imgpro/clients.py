@@ -1,0 +1,45 @@
+"""AWS clients and table binding, made once per container and only on first use.
+
+Not at import: tests start moto before the first call, and a handler's cold start
+should not pay for clients a route never uses.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from imgpro import models
+from imgpro.config import settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client  # pragma: no cover - typing only
+
+
+@lru_cache(maxsize=1)
+def s3() -> S3Client | Any:
+    import boto3
+    from botocore.config import Config
+
+    # Path-style addressing keeps presigned URLs valid against moto's server and
+    # any bucket name; retries use the adaptive mode for S3's 503 SlowDown.
+    config = Config(s3={"addressing_style": "path"}, retries={"mode": "adaptive"})
+    return boto3.client("s3", config=config)
+
+
+@lru_cache(maxsize=1)
+def bind_table() -> str:
+    """Point the PynamoDB models at the configured table; returns its name."""
+    name = settings().table_name
+    models.bind(name)
+    return name
+
+
+def reset() -> None:
+    """Forget every cached client and setting (tests, and the local stack on restart)."""
+    settings.cache_clear()
+    s3.cache_clear()
+    bind_table.cache_clear()
+    from imgpro import idempotency
+
+    idempotency._idempotent_runner.cache_clear()

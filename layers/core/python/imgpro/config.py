@@ -1,0 +1,84 @@
+"""Settings, read once per container from the environment (or a mapping in tests).
+
+Every setting a handler reads is named here, so the CDK stack and the local stack
+can set exactly these variables and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Names of the environment variables. The CDK stack and the local stack import these.
+TABLE_NAME = "IMGPRO_TABLE_NAME"
+BUCKET_NAME = "IMGPRO_BUCKET_NAME"
+CDN_BASE_URL = "IMGPRO_CDN_BASE_URL"
+SHARE_BASE_URL = "IMGPRO_SHARE_BASE_URL"
+MAX_DIRECT_UPLOAD_BYTES = "IMGPRO_MAX_DIRECT_UPLOAD_BYTES"
+IDEMPOTENCY_TTL_SECONDS = "IMGPRO_IDEMPOTENCY_TTL_SECONDS"
+# Read by the rate-limit and URL-import features; the local stack sets them from
+# --rate-limit and --allow-import-from.
+RATE_LIMIT = "IMGPRO_RATE_LIMIT"
+IMPORT_ALLOW_CIDRS = "IMGPRO_IMPORT_ALLOW_CIDRS"
+
+# API Gateway hands a Lambda at most 6 MB of event, and a binary body arrives
+# base64-encoded (4/3 larger) inside it, so about 4.4 MB of raw body is the most
+# a synchronous upload can carry. Bigger files take the direct-to-S3 flow.
+DEFAULT_MAX_DIRECT_UPLOAD_BYTES = 4_400_000
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed: a deployment bug, never a client error."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    bucket_name: str
+    cdn_base_url: str
+    """Base of every `src`: CloudFront's domain when deployed, the local stack's /cdn."""
+    share_base_url: str | None
+    """Base of every `url`; None means "this API's own base URL" (GET /{uid})."""
+    max_direct_upload_bytes: int
+    idempotency_ttl_seconds: int
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> Settings:
+        return cls(
+            table_name=_required(env, TABLE_NAME),
+            bucket_name=_required(env, BUCKET_NAME),
+            cdn_base_url=_required(env, CDN_BASE_URL).rstrip("/"),
+            share_base_url=(env.get(SHARE_BASE_URL) or "").rstrip("/") or None,
+            max_direct_upload_bytes=_integer(
+                env, MAX_DIRECT_UPLOAD_BYTES, DEFAULT_MAX_DIRECT_UPLOAD_BYTES
+            ),
+            idempotency_ttl_seconds=_integer(env, IDEMPOTENCY_TTL_SECONDS, 24 * 3600),
+        )
+
+
+def _required(env: Mapping[str, str], key: str) -> str:
+    value = env.get(key, "").strip()
+    if not value:
+        raise ConfigError(f"environment variable {key} is required")
+    return value
+
+
+def _integer(env: Mapping[str, str], key: str, default: int) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"environment variable {key} must be an integer, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"environment variable {key} must be positive, got {value}")
+    return value
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The container's settings, read on first use. Tests call `settings.cache_clear()`."""
+    return Settings.from_mapping(os.environ)

@@ -1,0 +1,290 @@
+"""One function per route: read the request, check who asks, validate at the edge,
+call the media service, shape the response. Handlers in `functions/` wrap these
+with `imgpro.http.lambda_handler`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from imgpro import __version__, idempotency, media, teams
+from imgpro.auth import READ, WRITE, Caller, authenticate, parse_authorization
+from imgpro.config import settings
+from imgpro.errors import NotImplementedYet, PayloadTooLarge, Unauthorized, ValidationFailed
+from imgpro.http import Request, Response
+from imgpro.naming import stored_name
+from imgpro.pagination import parse_cursor
+from imgpro.routes import ROUTES
+from imgpro.urls import src_url
+from imgpro.validation import (
+    FieldErrors,
+    parse_description,
+    parse_ids,
+    parse_limit,
+    parse_name,
+    parse_offset,
+    parse_public,
+    parse_tag_filter_mode,
+    parse_tag_update_mode,
+    parse_tags,
+    parse_ttl,
+)
+from imgpro.views import batch_delete_json, batch_update_json, media_json, page_json
+
+# --- who is asking ----------------------------------------------------------------------
+
+
+def _caller(request: Request, ability: str) -> Caller:
+    caller = _viewer(request, ability)
+    if caller is None:
+        raise Unauthorized()
+    return caller
+
+
+def _viewer(request: Request, ability: str = READ) -> Caller | None:
+    """The authenticated caller, or None for a request without credentials.
+
+    Credentials that are present but wrong are a 401 even where auth is optional.
+    """
+    presented = parse_authorization(request.header("authorization"))
+    if presented is None:
+        return None
+    caller = authenticate(presented)
+    caller.require(ability)
+    return caller
+
+
+# --- GET / -------------------------------------------------------------------------------
+
+
+def service_info(request: Request) -> Response:
+    """What this service is and which routes it answers."""
+    return Response.json(
+        200,
+        {
+            "name": "imgpro",
+            "description": "Self-hosted image hosting API, compatible with the img.pro API v1",
+            "version": __version__,
+            "api_version": "1.0",
+            "endpoints": [{"method": r.method, "path": r.path} for r in ROUTES],
+        },
+    )
+
+
+# --- POST /v1/upload ---------------------------------------------------------------------
+
+
+def upload(request: Request) -> Response:
+    """Store an image sent as multipart/form-data (`file` plus optional fields)."""
+    caller = _caller(request, WRITE)
+    limit = settings().max_direct_upload_bytes
+    if len(request.body) > limit:
+        raise PayloadTooLarge(
+            f"The request body is {len(request.body):,} bytes; direct uploads take at most "
+            f"{limit:,} bytes"
+        )
+    if not request.content_type.lower().startswith("multipart/form-data"):
+        raise ValidationFailed.field(
+            "file", "File is required: send multipart/form-data with a 'file' field"
+        )
+    form = request.form()
+    errors = FieldErrors()
+    upload_file = form.files.get("file")
+    if upload_file is None or not upload_file.data:
+        errors.add("file", "File is required")
+    description = errors.check("description", parse_description, form.fields.get("description"))
+    tags = errors.check("tags", parse_tags, form.fields.get("tags"))
+    ttl = errors.check("ttl", parse_ttl, form.fields.get("ttl"))
+    public = errors.check("public", parse_public, form.fields.get("public"))
+    info = None
+    if upload_file is not None and upload_file.data:
+        from imgpro.imaging.probe import probe
+
+        info = errors.check("file", probe, upload_file.data)
+    key = idempotency.validate_key(request.header(idempotency.HEADER))
+    errors.raise_if_any()
+    assert upload_file is not None and info is not None  # guaranteed by raise_if_any
+
+    fingerprint = _fingerprint(
+        file=hashlib.sha256(upload_file.data).hexdigest(),
+        filename=upload_file.filename,
+        description=description,
+        tags=tags,
+        ttl=ttl,
+        public=public,
+    )
+
+    def store() -> dict[str, Any]:
+        is_public = public if public is not None else _team_default_public(caller.team_id)
+        created = media.create(
+            caller.team_id,
+            media.NewMedia(
+                data=upload_file.data,
+                name=stored_name(upload_file.filename, info.format),
+                ext=info.format.ext,
+                content_type=info.format.content_type,
+                width=info.width,
+                height=info.height,
+                is_public=is_public,
+                description=description or None,
+                tags=tuple(tags or ()),
+                ttl_seconds=ttl,
+            ),
+        )
+        return {"status": 201, "body": media_json(created, api_base_url=request.base_url)}
+
+    result = idempotency.run_once(
+        store,
+        scope="upload",
+        team_id=caller.team_id,
+        key=key,
+        fingerprint=fingerprint,
+        remaining_ms=request.remaining_ms,
+    )
+    return Response.json(result["status"], result["body"])
+
+
+def _fingerprint(**parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _team_default_public(team_id: str) -> bool:
+    team = teams.get_team(team_id)
+    return bool(team and team.public_default)
+
+
+# --- POST /v1/import ---------------------------------------------------------------------
+
+
+def import_url(request: Request) -> Response:
+    """Reserved: import from URL arrives with its own SSRF-safe fetcher."""
+    _caller(request, WRITE)
+    raise NotImplementedYet(
+        "Import from URL is not available on this server yet; upload the file with POST /v1/upload"
+    )
+
+
+# --- GET /v1/media -----------------------------------------------------------------------
+
+
+def list_media(request: Request) -> Response:
+    """The team's media, newest first, by cursor or offset, optionally by tags or ids."""
+    caller = _caller(request, READ)
+    query = request.query
+    errors = FieldErrors()
+    limit = errors.check("limit", parse_limit, query.get("limit"))
+    offset = errors.check("offset", parse_offset, query.get("offset"))
+    before = errors.check("cursor", parse_cursor, query.get("cursor"))
+    tags = errors.check("tags", parse_tags, query.get("tags"))
+    tag_mode = errors.check("tag_mode", parse_tag_filter_mode, query.get("tag_mode"))
+    ids = errors.check("ids", parse_ids, query["ids"]) if "ids" in query else None
+    if before and offset:
+        errors.add("offset", "Use either cursor or offset, not both")
+    errors.raise_if_any()
+
+    if ids is not None:
+        found = media.get_many(ids, team_id=caller.team_id)
+        return Response.json(
+            200,
+            {
+                "data": [media_json(m, api_base_url=request.base_url) for m in found],
+                "has_more": False,
+            },
+        )
+    page = media.list_media(
+        caller.team_id,
+        limit=limit or 0,
+        before=before,
+        offset=offset or 0,
+        tags=tags or (),
+        tag_mode=tag_mode or "any",
+    )
+    return Response.json(200, page_json(page, api_base_url=request.base_url))
+
+
+# --- /v1/media/{uid} ---------------------------------------------------------------------
+
+
+def get_media(request: Request) -> Response:
+    """One media item: public media for anyone, private media for its own team."""
+    viewer = _viewer(request, READ)
+    found = media.get(_uid(request), team_id=viewer.team_id if viewer else None)
+    return Response.json(200, media_json(found, api_base_url=request.base_url))
+
+
+def update_media(request: Request) -> Response:
+    caller = _caller(request, WRITE)
+    changes = _changes(request.json())
+    updated = media.update(_uid(request), changes, team_id=caller.team_id)
+    return Response.json(200, media_json(updated, api_base_url=request.base_url))
+
+
+def delete_media(request: Request) -> Response:
+    caller = _caller(request, WRITE)
+    media.delete(_uid(request), team_id=caller.team_id)
+    return Response.empty(204)
+
+
+def _uid(request: Request) -> str:
+    return request.path_params.get("uid", "")
+
+
+def _changes(body: dict[str, Any]) -> media.Changes:
+    """The fields of a PATCH body. A JSON null or empty string clears description and
+    tags; other fields ignore null."""
+    errors = FieldErrors()
+    name = errors.check("name", parse_name, body["name"]) if body.get("name") is not None else None
+    description = (
+        errors.check("description", parse_description, body["description"] or "")
+        if "description" in body
+        else None
+    )
+    tags = errors.check("tags", parse_tags, body["tags"] or "") if "tags" in body else None
+    tag_mode = errors.check("tag_mode", parse_tag_update_mode, body.get("tag_mode"))
+    public = errors.check("public", parse_public, body.get("public"))
+    errors.raise_if_any()
+    return media.Changes(
+        name=name,
+        description=description,
+        tags=tuple(tags) if tags is not None else None,
+        tag_mode=tag_mode or "replace",
+        is_public=public,
+    )
+
+
+# --- PATCH|DELETE /v1/media?ids= ---------------------------------------------------------
+
+
+def batch_update(request: Request) -> Response:
+    caller = _caller(request, WRITE)
+    ids = _ids(request)
+    changes = _changes(request.json())
+    updated = media.update_many(ids, changes, team_id=caller.team_id)
+    return Response.json(200, batch_update_json(updated, api_base_url=request.base_url))
+
+
+def batch_delete(request: Request) -> Response:
+    caller = _caller(request, WRITE)
+    result = media.delete_many(_ids(request), team_id=caller.team_id)
+    return Response.json(200, batch_delete_json(result))
+
+
+def _ids(request: Request) -> list[str]:
+    errors = FieldErrors()
+    ids = errors.check("ids", parse_ids, request.query.get("ids"))
+    errors.raise_if_any()
+    return ids or []
+
+
+# --- GET /{uid} --------------------------------------------------------------------------
+
+
+def share(request: Request) -> Response:
+    """The public sharing link (`url`): redirects to the image on the CDN."""
+    found = media.get(_uid(request), team_id=None)
+    return Response(
+        status=302,
+        headers={"Location": src_url(found), "Cache-Control": "public, max-age=300"},
+    )

@@ -1,0 +1,105 @@
+"""One hierarchy for every error a client can cause.
+
+Each error carries its HTTP status, its machine-readable `code` and a message a
+person can act on. `imgpro.http` turns them into the seed's JSON body; anything
+that is not an `ApiError` is a bug and becomes a logged 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class ApiError(Exception):
+    status: int = 400
+    code: str = "bad_request"
+    message: str = "Bad request"
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or type(self).message
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message, "code": self.code}
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status}, code={self.code!r}, {self.message!r})"
+
+
+class ValidationFailed(ApiError):
+    """One or more request fields are invalid; `errors` maps each field to its messages."""
+
+    status = 400
+    code = "validation_error"
+    message = "Validation failed"
+
+    def __init__(self, errors: Mapping[str, Sequence[str]]) -> None:
+        super().__init__()
+        self.errors = {field: list(messages) for field, messages in errors.items()}
+
+    @classmethod
+    def field(cls, name: str, message: str) -> ValidationFailed:
+        return cls({name: [message]})
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message, "code": self.code, "errors": self.errors}
+
+
+class BadRequest(ApiError):
+    """The request as a whole is unusable (not a field of it): wrong content type, bad JSON."""
+
+    status = 400
+    code = "validation_error"
+
+
+class Unauthorized(ApiError):
+    status = 401
+    code = "unauthorized"
+    message = "Invalid or missing authentication token"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="imgpro"'}
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+    message = "This token does not have the required ability"
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+    message = "Media not found"
+
+
+class RouteNotFound(NotFound):
+    message = "Not found"
+
+
+class Conflict(ApiError):
+    status = 409
+    code = "conflict"
+    message = "A request with this Idempotency-Key is still being processed; retry shortly"
+
+
+class IdempotencyKeyReused(ApiError):
+    status = 422
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was already used with a different request body"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "payload_too_large"
+    message = "The request body is too large"
+
+
+class NotImplementedYet(ApiError):
+    status = 501
+    code = "not_implemented"
+    message = "This endpoint is not available yet"

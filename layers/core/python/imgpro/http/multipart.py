@@ -1,0 +1,107 @@
+"""multipart/form-data bodies, parsed by python-multipart (the parser Starlette uses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from imgpro.errors import BadRequest
+
+_MAX_PARTS = 32
+_MAX_FIELD_BYTES = 64 * 1024
+
+
+@dataclass
+class UploadedFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class Form:
+    fields: dict[str, str] = field(default_factory=dict)
+    files: dict[str, UploadedFile] = field(default_factory=dict)
+
+
+@dataclass
+class _Part:
+    headers: dict[str, str] = field(default_factory=dict)
+    chunks: list[bytes] = field(default_factory=list)
+    size: int = 0
+
+
+def parse_form(body: bytes, content_type: str) -> Form:
+    """Fields and files of a form; a repeated name keeps its last value.
+
+    Raises BadRequest when the body is not well-formed multipart.
+    """
+    mime, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary")
+    if mime != b"multipart/form-data" or not boundary:
+        raise BadRequest("Content-Type must be multipart/form-data with a boundary")
+
+    parts: list[_Part] = []
+    header_name: list[bytes] = []
+    header_value: list[bytes] = []
+
+    def on_part_begin() -> None:
+        if len(parts) >= _MAX_PARTS:
+            raise BadRequest(f"A form may have at most {_MAX_PARTS} parts")
+        parts.append(_Part())
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        part = parts[-1]
+        part.chunks.append(data[start:end])
+        part.size += end - start
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        header_name.append(data[start:end])
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        header_value.append(data[start:end])
+
+    def on_header_end() -> None:
+        name = b"".join(header_name).decode("latin-1").strip().lower()
+        parts[-1].headers[name] = b"".join(header_value).decode("utf-8", "replace").strip()
+        header_name.clear()
+        header_value.clear()
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_part_data": on_part_data,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+        },
+    )
+    try:
+        parser.write(body)
+        parser.finalize()
+    except BadRequest:
+        raise
+    except Exception as exc:  # python-multipart raises several error types
+        raise BadRequest(f"The multipart body is malformed: {exc}") from None
+
+    form = Form()
+    for part in parts:
+        _, disposition = parse_options_header(part.headers.get("content-disposition", ""))
+        name = disposition.get(b"name", b"").decode("utf-8", "replace")
+        if not name:
+            continue
+        data = b"".join(part.chunks)
+        filename = disposition.get(b"filename")
+        if filename is not None:
+            form.files[name] = UploadedFile(
+                filename=filename.decode("utf-8", "replace"),
+                content_type=part.headers.get("content-type", "application/octet-stream"),
+                data=data,
+            )
+        else:
+            if part.size > _MAX_FIELD_BYTES:
+                raise BadRequest(f"Form field '{name}' is over {_MAX_FIELD_BYTES} bytes")
+            form.fields[name] = data.decode("utf-8", "replace")
+    return form

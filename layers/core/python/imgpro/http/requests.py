@@ -1,0 +1,91 @@
+"""An API Gateway REST proxy event, as a request the endpoints can read."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from imgpro.errors import BadRequest
+from imgpro.http.multipart import Form, parse_form
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Lower-cased names; a repeated header keeps its last value."""
+    query: Mapping[str, str] = field(default_factory=dict)
+    path_params: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    base_url: str = ""
+    """Scheme, host and stage of this API, e.g. `https://abc.execute-api.../prod`."""
+    remaining_ms: Callable[[], int] | None = None
+    """Milliseconds left before the platform ends this request, when it says."""
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    @property
+    def content_type(self) -> str:
+        return self.header("content-type") or ""
+
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object; an empty body is an empty object."""
+        if not self.body.strip():
+            return {}
+        try:
+            value = json.loads(self.body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise BadRequest("The request body is not valid JSON") from None
+        if not isinstance(value, dict):
+            raise BadRequest("The request body must be a JSON object")
+        return value
+
+    def form(self) -> Form:
+        return parse_form(self.body, self.content_type)
+
+
+def request_from_event(event: Mapping[str, Any], context: Any = None) -> Request:
+    headers = _headers(event)
+    body = event.get("body") or ""
+    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
+    query = {
+        key: values[-1]
+        for key, values in (event.get("multiValueQueryStringParameters") or {}).items()
+        if values
+    } or dict(event.get("queryStringParameters") or {})
+    return Request(
+        method=str(event.get("httpMethod", "GET")).upper(),
+        path=str(event.get("path", "/")),
+        headers=headers,
+        query=query,
+        path_params=dict(event.get("pathParameters") or {}),
+        body=raw,
+        base_url=_base_url(event, headers),
+        remaining_ms=getattr(context, "get_remaining_time_in_millis", None),
+    )
+
+
+def _headers(event: Mapping[str, Any]) -> dict[str, str]:
+    multi = event.get("multiValueHeaders") or {}
+    if multi:
+        return {name.lower(): values[-1] for name, values in multi.items() if values}
+    return {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+
+
+def _base_url(event: Mapping[str, Any], headers: Mapping[str, str]) -> str:
+    """This API's own base URL, built from the request rather than configured,
+    because a Lambda cannot know its API's URL at deploy time without a cycle."""
+    context = event.get("requestContext") or {}
+    host = headers.get("host") or context.get("domainName") or "localhost"
+    scheme = headers.get("x-forwarded-proto", "https").split(",")[0].strip()
+    # On the execute-api domain the stage is part of the path; on a custom domain
+    # (or the local stack) requestContext.path equals the resource path.
+    full_path = str(context.get("path") or event.get("path") or "")
+    path = str(event.get("path") or "")
+    prefix = full_path[: len(full_path) - len(path)] if path and full_path.endswith(path) else ""
+    return f"{scheme}://{host}{prefix}".rstrip("/")

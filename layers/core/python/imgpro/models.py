@@ -1,0 +1,172 @@
+"""The single DynamoDB table, as PynamoDB models.
+
+| item      | pk               | sk         | gsi1pk                  | gsi1sk                   |
+|-----------|------------------|------------|-------------------------|--------------------------|
+| media     | MEDIA#<uid>      | META       | TEAM#<team>             | <created_ms:013d>#<uid>  |
+| tag link  | MEDIA#<uid>      | TAG#<tag>  | TEAM#<team>#TAG#<tag>   | same as its media        |
+| team      | TEAM#<team>      | META       |                         |                          |
+| token     | TOKEN#<sha256>   | META       | TEAM#<team>#TOKENS      | <token_id:010d>          |
+| counter   | COUNTER#<name>   | META       |                         |                          |
+
+Tag links exist so that "media of team T tagged X, newest first" is one Query on
+gsi1; they carry `expires_at` so TTL removes them with their media.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+GSI1 = "gsi1"
+TTL_ATTRIBUTE = "expires_at"
+META = "META"
+
+
+def media_pk(uid: str) -> str:
+    return f"MEDIA#{uid}"
+
+
+def team_pk(team_id: str) -> str:
+    return f"TEAM#{team_id}"
+
+
+def tag_sk(tag: str) -> str:
+    return f"TAG#{tag}"
+
+
+def tag_partition(team_id: str, tag: str) -> str:
+    return f"TEAM#{team_id}#TAG#{tag}"
+
+
+def token_pk(secret_hash: str) -> str:
+    return f"TOKEN#{secret_hash}"
+
+
+def sort_key(created_ms: int, uid: str) -> str:
+    """gsi1sk of a media item: sorts by creation time, ties broken by uid."""
+    return f"{created_ms:013d}#{uid}"
+
+
+class _Gsi1(GlobalSecondaryIndex):
+    class Meta:
+        index_name = GSI1
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class _TableMeta:
+    # Bound to the real table name by `bind()` once per container; PynamoDB reads
+    # these at call time, so nothing here touches AWS at import.
+    table_name = "imgpro-unbound"
+    region: str | None = None
+    host: str | None = None
+
+
+class MediaItem(Model):
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=META)
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    by_team = _Gsi1()
+
+    uid = UnicodeAttribute()
+    team_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    status = UnicodeAttribute(default="ready")
+    is_public = BooleanAttribute(default=False)
+    object_key = UnicodeAttribute(null=True)
+    content_type = UnicodeAttribute(null=True)
+    ext = UnicodeAttribute(null=True)
+    width = NumberAttribute(null=True)
+    height = NumberAttribute(null=True)
+    filesize = NumberAttribute(null=True)
+    checksum = UnicodeAttribute(null=True)
+    description = UnicodeAttribute(null=True)
+    tags = ListAttribute(of=UnicodeAttribute, null=True)
+    created_ms = NumberAttribute()
+    updated_ms = NumberAttribute()
+    expires_at = NumberAttribute(null=True)
+
+
+class TagLink(Model):
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    by_tag = _Gsi1()
+
+    uid = UnicodeAttribute()
+    expires_at = NumberAttribute(null=True)
+
+
+class TeamItem(Model):
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=META)
+    team_id = UnicodeAttribute()
+    plan = UnicodeAttribute(default="free")
+    public_default = BooleanAttribute(default=False)
+    created_ms = NumberAttribute()
+
+
+class TokenItem(Model):
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=META)
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    by_team = _Gsi1()
+
+    token_id = NumberAttribute()
+    secret_hash = UnicodeAttribute()
+    team_id = UnicodeAttribute()
+    abilities = ListAttribute(of=UnicodeAttribute)
+    name = UnicodeAttribute(default="")
+    created_ms = NumberAttribute()
+
+
+class CounterItem(Model):
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=META)
+    value = NumberAttribute(default=0)
+
+
+MODELS: tuple[type[Model], ...] = (MediaItem, TagLink, TeamItem, TokenItem, CounterItem)
+
+
+def bind(table_name: str, *, region: str | None = None, host: str | None = None) -> None:
+    """Point every model at the table, through one shared connection.
+
+    PynamoDB caches a connection per model class, each with its own botocore
+    client; building five of those would cost a cold start about half a second.
+    The models share one table and key schema, so one connection serves them all.
+    """
+    for model in MODELS:
+        model.Meta.table_name = table_name
+        model.Meta.region = region
+        model.Meta.host = host
+        model._connection = None
+    shared = MediaItem._get_connection()  # MediaItem's schema includes gsi1
+    for model in MODELS:
+        model._connection = shared

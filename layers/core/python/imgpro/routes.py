@@ -1,0 +1,35 @@
+"""The route table: one entry per API Gateway method, each served by its own Lambda.
+
+Shared by the CDK stack (which wires each route to `functions/<function>/handler.py`)
+and by the local stack (which dispatches HTTP requests to the same handler files), so
+the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    """API Gateway resource path; `{name}` marks a path parameter."""
+    function: str
+    """Folder under `functions/` holding `handler.py` with a `handler(event, context)`."""
+    decodes_images: bool = False
+    """Whether the function needs the imaging layer (Pillow)."""
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/", "service_info"),
+    Route("POST", "/v1/upload", "upload", decodes_images=True),
+    Route("POST", "/v1/import", "import_url", decodes_images=True),
+    Route("GET", "/v1/media", "list_media"),
+    Route("PATCH", "/v1/media", "batch_update"),
+    Route("DELETE", "/v1/media", "batch_delete"),
+    Route("GET", "/v1/media/{uid}", "get_media"),
+    Route("PATCH", "/v1/media/{uid}", "update_media"),
+    Route("DELETE", "/v1/media/{uid}", "delete_media"),
+    Route("GET", "/{uid}", "share"),
+)

@@ -1,0 +1,84 @@
+"""S3 object keys and object I/O for originals (and, later, their variants).
+
+`o/<uid>.<ext>` holds the stored original; `v/<uid>/...` its variants. Ephemeral
+objects carry the `ephemeral=true` tag that the bucket's lifecycle rule matches,
+as a backstop to the cleanup that follows DynamoDB TTL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from imgpro.clients import s3
+from imgpro.config import settings
+
+ORIGINALS = "o/"
+VARIANTS = "v/"
+_DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
+
+
+def original_key(uid: str, ext: str) -> str:
+    return f"{ORIGINALS}{uid}.{ext}"
+
+
+def variants_prefix(uid: str) -> str:
+    return f"{VARIANTS}{uid}/"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    body: bytes
+    content_type: str
+    etag: str
+    size: int
+
+
+def put_original(
+    key: str, data: bytes, *, content_type: str, checksum_sha256_b64: str, ephemeral: bool
+) -> None:
+    s3().put_object(
+        Bucket=settings().bucket_name,
+        Key=key,
+        Body=data,
+        ContentType=content_type,
+        # S3 verifies the bytes against this, so a corrupted transfer fails loudly.
+        ChecksumSHA256=checksum_sha256_b64,
+        Tagging="ephemeral=true" if ephemeral else "ephemeral=false",
+    )
+
+
+def get_object(key: str) -> StoredObject | None:
+    client = s3()
+    try:
+        response = client.get_object(Bucket=settings().bucket_name, Key=key)
+    except client.exceptions.NoSuchKey:
+        return None
+    body = response["Body"].read()
+    return StoredObject(
+        body=body,
+        content_type=response.get("ContentType", "application/octet-stream"),
+        etag=response.get("ETag", ""),
+        size=len(body),
+    )
+
+
+def delete_media_objects(uids_and_keys: Iterable[tuple[str, str]]) -> None:
+    """Delete originals and every variant of the given media, in as few calls as S3 allows."""
+    client = s3()
+    bucket = settings().bucket_name
+    keys: list[str] = []
+    for uid, original in uids_and_keys:
+        keys.append(original)
+        paginator = client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=variants_prefix(uid)):
+            keys.extend(obj["Key"] for obj in page.get("Contents", []))
+    for start in range(0, len(keys), _DELETE_BATCH):
+        chunk = keys[start : start + _DELETE_BATCH]
+        response = client.delete_objects(
+            Bucket=bucket,
+            Delete={"Objects": [{"Key": key} for key in chunk], "Quiet": True},
+        )
+        if response.get("Errors"):
+            first = response["Errors"][0]
+            raise RuntimeError(f"S3 refused to delete {first.get('Key')}: {first.get('Message')}")

@@ -1,0 +1,112 @@
+"""Teams and their tokens: what an operator creates (the local stack, and later the CLI)."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from imgpro.auth import ABILITIES, hash_secret, new_secret
+from imgpro.models import META, CounterItem, TeamItem, TokenItem, team_pk, token_pk
+
+PLANS = ("free", "launch", "growth", "business")
+_TEAM_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_SECRET = re.compile(r"^[\x21-\x7e]{8,200}$")
+
+
+@dataclass(frozen=True)
+class Team:
+    team_id: str
+    plan: str
+    public_default: bool
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token_id: int
+    team_id: str
+    abilities: tuple[str, ...]
+    secret: str
+
+    @property
+    def sanctum(self) -> str:
+        """The `{id}|{secret}` form a client sends as its Bearer token."""
+        return f"{self.token_id}|{self.secret}"
+
+
+def validate_team_id(team_id: str) -> str:
+    if not _TEAM_ID.fullmatch(team_id):
+        raise ValueError(f"team id {team_id!r} must be 1-63 lowercase letters, digits, '-' or '_'")
+    return team_id
+
+
+def validate_abilities(abilities: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    cleaned = tuple(dict.fromkeys(a.strip() for a in abilities if a.strip()))
+    unknown = [a for a in cleaned if a not in ABILITIES]
+    if not cleaned or unknown:
+        raise ValueError(f"abilities must be '*', 'read', 'write' or 'read,write', got {abilities}")
+    return cleaned
+
+
+def put_team(team_id: str, *, plan: str = "free", public_default: bool = False) -> Team:
+    """Create the team, or update its plan and default visibility if it exists."""
+    validate_team_id(team_id)
+    if plan not in PLANS:
+        raise ValueError(f"plan must be one of {', '.join(PLANS)}, got {plan!r}")
+    item = TeamItem(
+        team_pk(team_id),
+        team_id=team_id,
+        plan=plan,
+        public_default=public_default,
+        created_ms=int(time.time() * 1000),
+    )
+    item.save()
+    return Team(team_id=team_id, plan=plan, public_default=public_default)
+
+
+def get_team(team_id: str) -> Team | None:
+    try:
+        item = TeamItem.get(team_pk(team_id), META)
+    except TeamItem.DoesNotExist:
+        return None
+    return Team(team_id=item.team_id, plan=item.plan, public_default=bool(item.public_default))
+
+
+def ensure_team(team_id: str) -> Team:
+    return get_team(team_id) or put_team(team_id)
+
+
+def issue_token(
+    team_id: str,
+    *,
+    abilities: list[str] | tuple[str, ...] = ("*",),
+    secret: str | None = None,
+    name: str = "",
+) -> IssuedToken:
+    """Store a new token for the team and return it with its secret (shown only now)."""
+    validate_team_id(team_id)
+    granted = validate_abilities(abilities)
+    secret = secret or new_secret()
+    if not _SECRET.fullmatch(secret) or "|" in secret:
+        raise ValueError("a token secret must be 8-200 printable characters without '|'")
+    token_id = _next_token_id()
+    digest = hash_secret(secret)
+    TokenItem(
+        token_pk(digest),
+        token_id=token_id,
+        secret_hash=digest,
+        team_id=team_id,
+        abilities=list(granted),
+        name=name,
+        gsi1pk=f"{team_pk(team_id)}#TOKENS",
+        gsi1sk=f"{token_id:010d}",
+        created_ms=int(time.time() * 1000),
+    ).save(condition=TokenItem.pk.does_not_exist())
+    return IssuedToken(token_id=token_id, team_id=team_id, abilities=granted, secret=secret)
+
+
+def _next_token_id() -> int:
+    # An atomic counter gives Sanctum-style small positive integer ids without a Scan.
+    counter = CounterItem("COUNTER#token")
+    counter.update(actions=[CounterItem.value.add(1)])
+    return int(counter.value)

@@ -1,0 +1,104 @@
+"""Fixtures shared by every tier: moto-backed AWS, teams, tokens, a gateway client."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from imgpro import config
+
+TABLE = "imgpro-test"
+BUCKET = "imgpro-test"
+CDN = "https://cdn.example.test"
+
+TOKENS = {
+    "acme": "acme-full-secret",
+    "acme-read": "acme-read-secret",
+    "acme-write": "acme-write-secret",
+    "globex": "globex-full-secret",
+}
+
+
+@pytest.fixture(scope="session")
+def aws_settings() -> Iterator[None]:
+    """The environment a deployed function sees, once per session, so that clients and
+    connections are built once (as in a warm container) rather than per test."""
+    from moto import mock_aws  # noqa: F401 - moto must hook botocore before any client exists
+
+    from imgpro import clients
+
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            config.TABLE_NAME: TABLE,
+            config.BUCKET_NAME: BUCKET,
+            config.CDN_BASE_URL: CDN,
+        }.items():
+            patch.setenv(key, value)
+        for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", config.SHARE_BASE_URL):
+            patch.delenv(key, raising=False)
+        clients.reset()
+        yield
+        clients.reset()
+
+
+@pytest.fixture
+def aws(aws_settings: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A fresh moto account per test, with the table and bucket provisioned as deployed."""
+    from moto import mock_aws
+
+    from imgpro import clients, provision
+    from imgpro.http import adapter
+
+    monkeypatch.setattr(adapter, "raise_server_errors", True)
+    with mock_aws():
+        provision.ensure_table(TABLE)
+        provision.ensure_bucket(BUCKET)
+        clients.bind_table()
+        yield
+
+
+@pytest.fixture
+def tokens(aws: None) -> dict[str, str]:
+    """Two teams: acme (private by default) with full, read-only and write-only tokens,
+    and globex with a full token. Values are the `id|secret` Sanctum forms."""
+    from imgpro import teams
+
+    teams.put_team("acme", plan="growth")
+    teams.put_team("globex", plan="free")
+    issued = {
+        "acme": teams.issue_token("acme", abilities=["*"], secret=TOKENS["acme"]),
+        "acme-read": teams.issue_token("acme", abilities=["read"], secret=TOKENS["acme-read"]),
+        "acme-write": teams.issue_token("acme", abilities=["write"], secret=TOKENS["acme-write"]),
+        "globex": teams.issue_token("globex", abilities=["*"], secret=TOKENS["globex"]),
+    }
+    return {name: token.sanctum for name, token in issued.items()}
+
+
+@pytest.fixture
+def api(tokens: dict[str, str]):
+    from tests.support.gateway import Gateway
+
+    return Gateway(tokens)
+
+
+@pytest.fixture
+def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """Counts every DynamoDB operation made through botocore, by name."""
+    import botocore.client
+
+    calls: Counter[str] = Counter()
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(self, operation_name, api_params):
+        if self.meta.service_model.service_name == "dynamodb":
+            calls[operation_name] += 1
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    return calls
