@@ -1,0 +1,1 @@
+"""The CDK app of imgpro: one construct per concern, composed in `infra.stack`."""

@@ -1,0 +1,153 @@
+"""The REST API: one Lambda function per route of `imgpro.routes.ROUTES`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from imgpro import config
+from imgpro.routes import BINARY_MEDIA_TYPES, GATEWAY_BODY_TOO_LARGE, Route
+from infra.layers import ARCHITECTURE, RUNTIME
+from infra.paths import ASSET_EXCLUDES, FUNCTIONS_DIR
+
+SERVICE_NAME = "imgpro"
+STAGE_NAME = "prod"
+
+# Decoding a 48 MP image takes far more memory than a DynamoDB round trip; Lambda gives CPU
+# in proportion to memory, so image functions get both.
+_IMAGE_MEMORY_MB = 1024
+_DEFAULT_MEMORY_MB = 256
+# 29 s is API Gateway's integration timeout: running longer would only burn money.
+_IMAGE_TIMEOUT = cdk.Duration.seconds(29)
+_DEFAULT_TIMEOUT = cdk.Duration.seconds(10)
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        routes: Sequence[Route],
+        table: dynamodb.ITable,
+        bucket: s3.IBucket,
+        cdn_base_url: str,
+        core_layer: lambda_.ILayerVersion,
+        imaging_layer: lambda_.ILayerVersion,
+        functions_dir: Path = FUNCTIONS_DIR,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.rest_api = apigateway.RestApi(
+            self,
+            "RestApi",
+            rest_api_name=cdk.Stack.of(self).stack_name,
+            description="imgpro image hosting API",
+            endpoint_types=[apigateway.EndpointType.REGIONAL],
+            # Without these, API Gateway hands uploads to Lambda as mangled UTF-8 text.
+            binary_media_types=list(BINARY_MEDIA_TYPES),
+            deploy_options=apigateway.StageOptions(stage_name=STAGE_NAME),
+            # The CloudWatch role is an account-wide singleton; owning it from this stack
+            # would fight any other API in the account.
+            cloud_watch_role=False,
+        )
+        # The stack outputs the URL once, under a stable name the operator CLI can read;
+        # RestApi's own output would repeat it under a hashed one.
+        self.rest_api.node.try_remove_child("Endpoint")
+        _add_gateway_responses(self.rest_api)
+
+        environment = {
+            config.TABLE_NAME: table.table_name,
+            config.BUCKET_NAME: bucket.bucket_name,
+            config.CDN_BASE_URL: cdn_base_url,
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+        }
+        self.functions: dict[str, lambda_.Function] = {}
+        for route in routes:
+            function = lambda_.Function(
+                self,
+                _pascal_case(route.function),
+                description=f"imgpro {route.method} {route.path}",
+                runtime=RUNTIME,
+                architecture=ARCHITECTURE,
+                handler="handler.handler",
+                code=lambda_.Code.from_asset(
+                    str(functions_dir / route.function), exclude=ASSET_EXCLUDES
+                ),
+                memory_size=_IMAGE_MEMORY_MB if route.decodes_images else _DEFAULT_MEMORY_MB,
+                timeout=_IMAGE_TIMEOUT if route.decodes_images else _DEFAULT_TIMEOUT,
+                layers=[core_layer, imaging_layer] if route.decodes_images else [core_layer],
+                environment=environment,
+            )
+            self.functions[route.function] = function
+            self.resource_for(route.path).add_method(
+                route.method,
+                # No test-invoke permission: the console's test button is not worth a
+                # second resource policy statement per method.
+                apigateway.LambdaIntegration(function, allow_test_invoke=False),
+            )
+
+    def resource_for(self, path: str) -> apigateway.IResource:
+        """The resource at `path`, created on first use and shared by all its methods."""
+        resource = self.rest_api.root
+        for part in path.strip("/").split("/"):
+            if part:
+                resource = resource.get_resource(part) or resource.add_resource(part)
+        return resource
+
+
+def _pascal_case(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _error_template(message: str, code: str) -> dict[str, str]:
+    return {"application/json": json.dumps({"error": message, "code": code})}
+
+
+def _add_gateway_responses(rest_api: apigateway.RestApi) -> None:
+    """Errors raised by API Gateway itself, before any function runs, in the API's shape."""
+    json_content = {"Content-Type": "'application/json'"}
+    # `$context.error.messageString` is already a quoted JSON string, so it is spliced in
+    # as a value rather than through json.dumps.
+    gateway_message = '{"error": $context.error.messageString, "code": "%s"}'
+    rest_api.add_gateway_response(
+        "Default4xx",
+        type=apigateway.ResponseType.DEFAULT_4_XX,
+        response_headers=json_content,
+        templates={"application/json": gateway_message % "bad_request"},
+    )
+    rest_api.add_gateway_response(
+        "Default5xx",
+        type=apigateway.ResponseType.DEFAULT_5_XX,
+        response_headers=json_content,
+        templates={"application/json": gateway_message % "internal_error"},
+    )
+    rest_api.add_gateway_response(
+        "RequestTooLarge",
+        type=apigateway.ResponseType.REQUEST_TOO_LARGE,
+        status_code="413",
+        response_headers=json_content,
+        templates=_error_template(GATEWAY_BODY_TOO_LARGE, "payload_too_large"),
+    )
+    # A REST API answers an unknown path or method with this response (403 by default).
+    rest_api.add_gateway_response(
+        "NotFound",
+        type=apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+        status_code="404",
+        response_headers=json_content,
+        templates=_error_template("Not found", "not_found"),
+    )
+    rest_api.add_gateway_response(
+        "Throttled",
+        type=apigateway.ResponseType.THROTTLED,
+        status_code="429",
+        response_headers=json_content,
+        templates=_error_template("Too many requests, slow down and retry later", "rate_limited"),
+    )

@@ -1,0 +1,72 @@
+"""The one DynamoDB table and the one private S3 bucket."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+# Key prefixes of the bucket's layout (see DESIGN.md): the CDN serves originals from
+# ORIGINALS_PREFIX and grants are scoped to these prefixes.
+ORIGINALS_PREFIX = "o"
+VARIANTS_PREFIX = "v"
+
+
+class Storage(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # Media, teams and tokens are the users' data: only a throwaway dev stack may
+        # lose them with the stack.
+        disposable = removal_policy == cdk.RemovalPolicy.DESTROY
+
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute="expires_at",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            deletion_protection=not disposable,
+            # The cleanup function needs the expired item's keys and object names,
+            # which only the old image still carries.
+            stream=dynamodb.StreamViewType.OLD_IMAGE,
+            removal_policy=removal_policy,
+        )
+        # One overloaded index serves team listings and tag listings, newest first.
+        self.table.add_global_secondary_index(
+            index_name="gsi1",
+            partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                # A client that gives up on a direct upload leaves parts that are billed
+                # but invisible in listings.
+                s3.LifecycleRule(
+                    id="abort-incomplete-multipart-uploads",
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                )
+            ],
+            removal_policy=removal_policy,
+            # CloudFormation cannot delete a bucket that still holds objects, so DESTROY
+            # alone would leave a dev stack stuck in DELETE_FAILED.
+            auto_delete_objects=disposable,
+        )

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from imgpro.routes import ROUTES
+from infra.stack import ImgProStack
+
+pytestmark = pytest.mark.infra
+
+UPLOADERS = ("upload", "import_url")
+DELETERS = ("delete_media", "batch_delete")
+NO_OBJECT_ACCESS = tuple(
+    route.function for route in ROUTES if route.function not in UPLOADERS + DELETERS
+)
+
+Statements = Callable[[str], list[dict[str, Any]]]
+
+
+def _actions(statements: list[dict[str, Any]]) -> set[str]:
+    actions: set[str] = set()
+    for statement in statements:
+        action = statement["Action"]
+        actions.update([action] if isinstance(action, str) else action)
+    return actions
+
+
+def _s3_statements(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [s for s in statements if any(a.startswith("s3:") for a in _actions([s]))]
+
+
+def _object_prefixes(statement: dict[str, Any], bucket: str) -> set[str]:
+    """Key patterns an S3 statement covers, e.g. {"o/*"}; bucket-level ARNs are skipped."""
+    resources = statement["Resource"]
+    prefixes = set()
+    for resource in resources if isinstance(resources, list) else [resources]:
+        if "Fn::Join" in resource:
+            head, tail = resource["Fn::Join"][1]
+            assert head == {"Fn::GetAtt": [bucket, "Arn"]}, json.dumps(resource)
+            prefixes.add(tail.removeprefix("/"))
+        else:
+            assert resource == {"Fn::GetAtt": [bucket, "Arn"]}, json.dumps(resource)
+    return prefixes
+
+
+@pytest.fixture(scope="module")
+def bucket_id(stack: ImgProStack) -> str:
+    return stack.get_logical_id(stack.storage.bucket.node.default_child)
+
+
+@pytest.mark.parametrize("name", [route.function for route in ROUTES])
+def test_every_function_can_read_and_write_the_table_and_its_index(
+    name: str, stack: ImgProStack, role_statements: Statements
+) -> None:
+    table = stack.get_logical_id(stack.storage.table.node.default_child)
+    table_arn = {"Fn::GetAtt": [table, "Arn"]}
+    (statement,) = [s for s in role_statements(name) if "dynamodb:PutItem" in _actions([s])]
+    assert {"dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"} <= (
+        _actions([statement])
+    )
+    assert statement["Resource"] == [table_arn, {"Fn::Join": ["", [table_arn, "/index/*"]]}]
+
+
+@pytest.mark.parametrize("name", NO_OBJECT_ACCESS)
+def test_functions_that_only_touch_items_have_no_s3_access(
+    name: str, role_statements: Statements
+) -> None:
+    assert _s3_statements(role_statements(name)) == []
+
+
+def _prefixes_with(statements: list[dict[str, Any]], action: str, bucket: str) -> set[str]:
+    return {
+        prefix
+        for statement in statements
+        if action in _actions([statement])
+        for prefix in _object_prefixes(statement, bucket)
+    }
+
+
+@pytest.mark.parametrize("name", UPLOADERS)
+def test_upload_functions_can_write_and_read_originals_only(
+    name: str, role_statements: Statements, bucket_id: str
+) -> None:
+    statements = _s3_statements(role_statements(name))
+    assert _prefixes_with(statements, "s3:PutObject", bucket_id) == {"o/*"}
+    assert _prefixes_with(statements, "s3:GetObject*", bucket_id) == {"o/*"}
+
+
+@pytest.mark.parametrize("name", UPLOADERS)
+def test_upload_functions_can_delete_only_originals_to_undo_a_failed_create(
+    name: str, role_statements: Statements, bucket_id: str
+) -> None:
+    statements = _s3_statements(role_statements(name))
+    assert _prefixes_with(statements, "s3:DeleteObject*", bucket_id) == {"o/*"}
+
+
+@pytest.mark.parametrize("name", DELETERS)
+def test_delete_functions_can_delete_originals_and_variants(
+    name: str, role_statements: Statements, bucket_id: str
+) -> None:
+    statements = _s3_statements(role_statements(name))
+    assert _prefixes_with(statements, "s3:DeleteObject*", bucket_id) == {"o/*", "v/*"}
+
+
+@pytest.mark.parametrize("name", DELETERS)
+def test_delete_functions_can_list_only_variant_keys(
+    name: str, role_statements: Statements, bucket_id: str
+) -> None:
+    (statement,) = [s for s in role_statements(name) if "s3:ListBucket" in _actions([s])]
+    assert statement["Resource"] == {"Fn::GetAtt": [bucket_id, "Arn"]}
+    assert statement["Condition"] == {"StringLike": {"s3:prefix": ["v/*"]}}
+
+
+@pytest.mark.parametrize("name", DELETERS)
+def test_delete_functions_cannot_write_objects(name: str, role_statements: Statements) -> None:
+    actions = _actions(role_statements(name))
+    assert not any(a.startswith(("s3:Put", "s3:Abort")) for a in actions)
+
+
+@pytest.mark.parametrize("name", DELETERS)
+def test_delete_functions_cannot_read_objects(name: str, role_statements: Statements) -> None:
+    actions = _actions(role_statements(name))
+    assert not any(a.startswith(("s3:Get", "s3:List*")) for a in actions)
+
+
+def test_no_function_has_wildcard_actions(role_statements: Statements) -> None:
+    for route in ROUTES:
+        actions = _actions(role_statements(route.function))
+        assert not any(a in ("*", "s3:*", "dynamodb:*") for a in actions), route
