@@ -11,7 +11,6 @@ import base64
 import copy
 import importlib.util
 import json
-import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -21,11 +20,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 from urllib3.filepost import encode_multipart_formdata
 
-from imgpro.routes import ROUTES, Route
+from imgpro.local import events as local_events
+from imgpro.routes import Route
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "tests" / "events"
-BINARY_TYPES = ("multipart/form-data", "image/", "application/octet-stream")
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -43,18 +42,9 @@ def handler_module(function: str) -> ModuleType:
 
 
 def match_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-    """API Gateway's matching: literal segments beat path parameters."""
-    best: tuple[int, Route, dict[str, str]] | None = None
-    for route in ROUTES:
-        if route.method != method:
-            continue
-        pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route.path)) + "$"
-        found = re.match(pattern, path)
-        if found:
-            literal = route.path.count("/") * 10 - route.path.count("{")
-            if best is None or literal > best[0]:
-                best = (literal, route, found.groupdict())
-    return None if best is None else (best[1], best[2])
+    """API Gateway's matching, as the local stack implements it."""
+    found = local_events.match_route(method, path)
+    return None if found is None else (found.route, found.path_parameters or {})
 
 
 @dataclass
@@ -149,7 +139,7 @@ class Gateway:
         )
         content_type = headers.get("Content-Type", "")
         if body:
-            if content_type.startswith(BINARY_TYPES):
+            if local_events.is_binary_media_type(content_type):
                 event["body"] = base64.b64encode(body).decode()
                 event["isBase64Encoded"] = True
             else:

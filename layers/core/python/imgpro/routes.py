@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# What the deployed RestApi is configured with, and what the local stack mimics.
+BINARY_MEDIA_TYPES: tuple[str, ...] = ("multipart/form-data", "image/*", "application/octet-stream")
+"""Bodies of these types reach a function base64-encoded; all others as UTF-8 text."""
+GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
+"""API Gateway's hard payload limit (10 MB, counted in MiB)."""
+GATEWAY_BODY_TOO_LARGE = "The request body is over API Gateway's 10 MB limit"
+
 
 @dataclass(frozen=True)
 class Route:

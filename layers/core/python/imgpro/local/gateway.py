@@ -1,0 +1,153 @@
+"""What API Gateway and CloudFront do in front of the code, as one dispatcher.
+
+`Gateway.dispatch` takes an `HttpRequest` and gives the `HttpResponse` the deployed
+system would: `/cdn/...` goes to the CDN emulation, everything else through route
+matching, the 10 MiB body limit and the route's handler, with the gateway's own
+errors in the API's `{"error", "code"}` shape (as `infra/api.py` configures them).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from imgpro.local.events import (
+    HttpRequest,
+    HttpResponse,
+    build_event,
+    match_route,
+    query_parameters,
+    split_target,
+    to_http_response,
+)
+from imgpro.local.lambdas import Functions
+from imgpro.routes import GATEWAY_BODY_TOO_LARGE, GATEWAY_MAX_BODY_BYTES, ROUTES, Route
+
+MAX_BODY_BYTES = GATEWAY_MAX_BODY_BYTES
+CDN_PREFIX = "/cdn"
+
+logger = logging.getLogger("imgpro.local")
+
+
+class Delivered(Protocol):
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+Deliver = Callable[[str, dict[str, str], dict[str, str]], Delivered]
+
+
+def gateway_error(status: int, message: str, code: str) -> HttpResponse:
+    body = json.dumps({"error": message, "code": code}).encode()
+    return HttpResponse(status=status, headers=(("Content-Type", "application/json"),), body=body)
+
+
+def not_found() -> HttpResponse:
+    return gateway_error(404, "Not found", "not_found")
+
+
+def payload_too_large() -> HttpResponse:
+    return gateway_error(413, GATEWAY_BODY_TOO_LARGE, "payload_too_large")
+
+
+def length_required() -> HttpResponse:
+    return gateway_error(
+        411, "Send the request body with a Content-Length header", "length_required"
+    )
+
+
+def bad_request(message: str) -> HttpResponse:
+    return gateway_error(400, message, "bad_request")
+
+
+def internal_error() -> HttpResponse:
+    # What API Gateway's Default5xx response says when the integration failed.
+    return gateway_error(502, "Internal server error", "internal_error")
+
+
+class Gateway:
+    def __init__(
+        self,
+        functions: Functions,
+        *,
+        routes: tuple[Route, ...] = ROUTES,
+        deliver: Deliver | None = None,
+        raise_server_exceptions: bool = False,
+    ) -> None:
+        """`deliver` defaults to `imgpro.delivery.deliver`; `raise_server_exceptions`
+        lets in-process tests see a handler's exception instead of its 502."""
+        self.functions = functions
+        self.routes = routes
+        self._deliver = deliver
+        self._raise = raise_server_exceptions
+
+    def dispatch(self, request: HttpRequest) -> HttpResponse:
+        if len(request.body) > MAX_BODY_BYTES:
+            return payload_too_large()
+        raw_path, raw_query = split_target(request.target)
+        if raw_path.startswith(CDN_PREFIX + "/"):
+            return self._from_cdn(request, raw_path[len(CDN_PREFIX) :], raw_query)
+        request_id = str(uuid.uuid4())
+        response = self._from_api(request, raw_path, request_id)
+        # API Gateway names its request id on every response, errors included.
+        return HttpResponse(
+            status=response.status,
+            headers=(*response.headers, ("x-amzn-RequestId", request_id)),
+            body=response.body,
+        )
+
+    def _from_api(self, request: HttpRequest, raw_path: str, request_id: str) -> HttpResponse:
+        match = match_route(request.method, raw_path, self.routes)
+        if match is None:
+            return not_found()
+        event = build_event(
+            request, match, request_id=request_id, request_time_ms=int(time.time() * 1000)
+        )
+        try:
+            return to_http_response(self.functions.invoke(match.route.function, event))
+        except Exception:
+            if self._raise:
+                raise
+            logger.exception(
+                "%s %s: function %s failed; answering 502 as API Gateway does",
+                request.method,
+                raw_path,
+                match.route.function,
+            )
+            return internal_error()
+
+    def _from_cdn(self, request: HttpRequest, path: str, raw_query: str) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return gateway_error(405, "The CDN serves only GET and HEAD", "method_not_allowed")
+        # A function URL event (what CloudFront's origin gets) has lower-case header
+        # names and repeated headers joined by commas; the query keeps last values.
+        headers: dict[str, str] = {}
+        for name, value in request.headers:
+            lower = name.lower()
+            headers[lower] = f"{headers[lower]},{value}" if lower in headers else value
+        query = dict(query_parameters(raw_query))
+        try:
+            delivered = self._deliver_function()(path, query, headers)
+            return HttpResponse(
+                status=int(delivered.status),
+                headers=tuple((str(k), str(v)) for k, v in delivered.headers.items()),
+                body=bytes(delivered.body),
+            )
+        except Exception:
+            if self._raise:
+                raise
+            logger.exception("GET %s%s: delivery failed; answering 502", CDN_PREFIX, path)
+            return internal_error()
+
+    def _deliver_function(self) -> Deliver:
+        if self._deliver is None:
+            # Imported on first use: delivery pulls in the media service and its clients.
+            from imgpro.delivery import deliver
+
+            self._deliver = deliver
+        return self._deliver

@@ -1,0 +1,155 @@
+"""The HTTP transport: sockets in, `Gateway.dispatch`, sockets out.
+
+HTTP/1.1 with keep-alive, so every response carries an exact Content-Length. The
+body is read by Content-Length and refused before it is read when it is over API
+Gateway's limit, so no handler ever sees a request the deployed API would refuse.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import TCPServer
+from typing import Any
+
+from imgpro.local.events import HttpRequest, HttpResponse
+from imgpro.local.gateway import (
+    MAX_BODY_BYTES,
+    Gateway,
+    bad_request,
+    length_required,
+    payload_too_large,
+)
+
+# A refused body is read and thrown away up to this size, so the client can finish
+# sending and read the 413 instead of a reset connection; beyond it the server hangs up.
+_DISCARD_LIMIT = 128 * 1024 * 1024
+_CHUNK = 1024 * 1024
+# Set by the transport itself, whatever a handler or the CDN says.
+_TRANSPORT_HEADERS = frozenset({"content-length", "connection", "keep-alive", "transfer-encoding"})
+_NO_BODY_STATUSES = frozenset({204, 304})
+
+logger = logging.getLogger("imgpro.local")
+
+
+class LocalHttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], gateway: Gateway) -> None:
+        host = address[0]
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.gateway = gateway
+        super().__init__(address, _RequestHandler)
+
+    def server_bind(self) -> None:
+        if self.address_family == socket.AF_INET6 and self.server_address[0] == "::":
+            # Accept IPv4 too on the IPv6 wildcard, like `python -m http.server`.
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        # HTTPServer.server_bind resolves the host's FQDN, which can stall for
+        # seconds on a laptop without DNS; the name is never used here.
+        TCPServer.server_bind(self)
+        self.server_name = str(self.server_address[0])
+        self.server_port = int(self.server_address[1])
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-response is not a server error worth a traceback.
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "imgpro-local"
+    # Idle keep-alive connections are closed after this, so they do not hold threads.
+    timeout = 120
+    server: LocalHttpServer
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def handle_expect_100(self) -> bool:
+        # Refuse an oversized body before the client sends it, instead of inviting it.
+        length = self.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            self._send(payload_too_large(), close=True)
+            return False
+        return super().handle_expect_100()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.info("%s %s", self.address_string(), format % args)
+
+    def _serve(self) -> None:
+        body = self._read_body()
+        if isinstance(body, HttpResponse):
+            self._send(body, close=True)
+            return
+        request = HttpRequest(
+            method=self.command,
+            target=self.path,
+            headers=tuple(self.headers.items()),
+            body=body,
+            source_ip=_client_ip(str(self.client_address[0])),
+            protocol=self.request_version,
+            server_port=self.server.port,
+        )
+        self._send(self.server.gateway.dispatch(request))
+
+    def _read_body(self) -> bytes | HttpResponse:
+        """The request body, or the response that refuses it."""
+        if self.headers.get("Transfer-Encoding"):
+            # API Gateway needs the length up front to apply its limit; so do we.
+            return length_required()
+        raw_length = self.headers.get("Content-Length")
+        if raw_length is None:
+            return b""
+        if not raw_length.strip().isdigit():
+            return bad_request(f"Content-Length {raw_length!r} is not a byte count")
+        length = int(raw_length)
+        if length > MAX_BODY_BYTES:
+            self._discard(length)
+            return payload_too_large()
+        body = self.rfile.read(length)
+        if len(body) < length:
+            raise ConnectionResetError("client closed the connection mid-body")
+        return body
+
+    def _discard(self, length: int) -> None:
+        if length > _DISCARD_LIMIT:
+            return
+        remaining = length
+        while remaining > 0:
+            chunk = self.rfile.read(min(_CHUNK, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+
+    def _send(self, response: HttpResponse, *, close: bool = False) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            if name.lower() not in _TRANSPORT_HEADERS:
+                self.send_header(name, value)
+        has_body = response.status not in _NO_BODY_STATUSES and response.status >= 200
+        if has_body:
+            self.send_header("Content-Length", str(len(response.body)))
+        if close:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if has_body and self.command != "HEAD":
+            self.wfile.write(response.body)
+
+
+def _client_ip(address: str) -> str:
+    # On a dual-stack socket an IPv4 client shows as ::ffff:a.b.c.d; API Gateway says a.b.c.d.
+    return address.removeprefix("::ffff:") if "." in address else address
