@@ -36,6 +36,9 @@ logger = logging.getLogger("imgpro.local")
 
 class LocalHttpServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 resets connections when a client opens
+    # twenty at once (a browser page of thumbnails does); the kernel caps it anyway.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], gateway: Gateway) -> None:
         host = address[0]

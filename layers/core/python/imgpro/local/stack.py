@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING
 from imgpro import config
 
 if TYPE_CHECKING:
-    from moto.server import ThreadedMotoServer
-
+    from imgpro.local.aws import SerializedMotoServer
     from imgpro.local.server import LocalHttpServer
     from imgpro.teams import IssuedToken
 
@@ -107,7 +106,7 @@ class LocalStack:
         self.base_url = ""
         self.aws_endpoint = ""
         self.tokens: list[IssuedToken] = []
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: SerializedMotoServer | None = None
         self._http: LocalHttpServer | None = None
         self._serving: threading.Thread | None = None
         self._saved_environment: dict[str, str | None] = {}
@@ -144,15 +143,15 @@ class LocalStack:
         self.stop()
 
     def _start_moto(self) -> None:
-        from moto.server import ThreadedMotoServer
+        from imgpro.local.aws import SerializedMotoServer
 
         if self.options.aws_port:
-            # ThreadedMotoServer binds in its own thread and would wait forever for a
+            # The moto server binds in its own thread and would wait forever for a
             # port it cannot get; finding out here turns that into a clear error.
             _check_free(LOOPBACK, self.options.aws_port)
         # moto's werkzeug server logs every request; the handlers' own logs matter more.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._moto = ThreadedMotoServer(
+        self._moto = SerializedMotoServer(
             ip_address=LOOPBACK, port=self.options.aws_port, verbose=False
         )
         self._moto.start()
