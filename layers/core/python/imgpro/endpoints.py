@@ -133,7 +133,12 @@ def upload(request: Request) -> Response:
                 ttl_seconds=ttl,
             ),
         )
-        return {"status": 201, "body": media_json(created, api_base_url=request.base_url)}
+        # Kept as JSON text: the idempotency store sorts a dict's keys, and a replayed
+        # response should read exactly like the first.
+        return {
+            "status": 201,
+            "body": json.dumps(media_json(created, api_base_url=request.base_url)),
+        }
 
     result = idempotency.run_once(
         store,
@@ -143,7 +148,7 @@ def upload(request: Request) -> Response:
         fingerprint=fingerprint,
         remaining_ms=request.remaining_ms,
     )
-    return Response.json(result["status"], result["body"])
+    return Response.json(result["status"], json.loads(result["body"]))
 
 
 def _fingerprint(**parts: Any) -> str:
