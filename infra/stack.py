@@ -43,6 +43,8 @@ class ImgProStack(cdk.Stack):
 
         cdk.CfnOutput(self, "ApiUrl", value=self.api.rest_api.url)
         cdk.CfnOutput(self, "CdnBaseUrl", value=self.cdn.base_url)
+        # Operators pass this to `imgpro team put` / `imgpro token issue`.
+        cdk.CfnOutput(self, "TableName", value=self.storage.table.table_name)
 
     def _grant_least_privilege(self) -> None:
         table, bucket = self.storage.table, self.storage.bucket

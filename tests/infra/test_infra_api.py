@@ -193,7 +193,7 @@ def test_api_url_is_a_stack_output(stack: ImgProStack, template: Template) -> No
 
 
 def test_stack_outputs_each_url_once_under_a_stable_name(template: Template) -> None:
-    assert set(template.find_outputs("*")) == {"ApiUrl", "CdnBaseUrl"}
+    assert set(template.find_outputs("*")) == {"ApiUrl", "CdnBaseUrl", "TableName"}
 
 
 def _gateway_response(template: Template, response_type: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from types import FrameType
 from typing import NoReturn, TypeVar
 
 import imgpro
+from imgpro import config
 from imgpro.local.stack import (
     DEFAULT_RATE_LIMIT,
     LocalStack,
@@ -111,7 +112,77 @@ def build_parser() -> argparse.ArgumentParser:
         help="let URL imports reach this address range, on any port (repeatable)",
     )
     local.set_defaults(run=lambda args: _run_local(args, error=local.error))
+    _add_operator_commands(commands)
     return parser
+
+
+def _add_operator_commands(commands: argparse._SubParsersAction) -> None:
+    """`imgpro team put` and `imgpro token issue`: write teams and tokens straight into
+    the table, with the caller's AWS credentials (a deployed stack) or against the
+    local stack's moto endpoint (`--endpoint-url`)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--table",
+        default=os.environ.get(config.TABLE_NAME),
+        help=f"the stack's table name (default: ${config.TABLE_NAME})",
+    )
+    common.add_argument(
+        "--endpoint-url",
+        default=os.environ.get("AWS_ENDPOINT_URL"),
+        help="AWS endpoint, e.g. the local stack's moto endpoint (default: $AWS_ENDPOINT_URL)",
+    )
+    team = commands.add_parser("team", help="create or update teams")
+    team_put = team.add_subparsers(dest="action", required=True).add_parser(
+        "put", parents=[common], help="create a team, or change its plan and default"
+    )
+    team_put.add_argument("team", type=lambda v: _check(validate_team_id, v))
+    team_put.add_argument("--plan", choices=PLANS, default="free")
+    team_put.add_argument(
+        "--public", action="store_true", help="new media of this team is public by default"
+    )
+    team_put.set_defaults(run=lambda args: _run_operator(args, error=team_put.error))
+
+    token = commands.add_parser("token", help="issue API tokens")
+    token_issue = token.add_subparsers(dest="action", required=True).add_parser(
+        "issue", parents=[common], help="issue a token; prints its ID|SECRET once"
+    )
+    token_issue.add_argument("team", type=lambda v: _check(validate_team_id, v))
+    token_issue.add_argument(
+        "--abilities",
+        type=lambda v: _check(validate_abilities, v.split(",")),
+        default=("*",),
+        help="*, read, write or read,write (default: *)",
+    )
+    token_issue.add_argument("--secret", help="use this secret (default: a random one)")
+    token_issue.add_argument("--name", default="", help="a note on what the token is for")
+    token_issue.set_defaults(run=lambda args: _run_operator(args, error=token_issue.error))
+
+
+def _run_operator(args: argparse.Namespace, *, error: Callable[[str], NoReturn]) -> int:
+    from imgpro import models, teams
+
+    if not args.table:
+        error(f"--table is required (or set ${config.TABLE_NAME})")
+    if args.endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
+    models.bind(args.table)
+    try:
+        if args.command == "team":
+            team = teams.put_team(args.team, plan=args.plan, public_default=args.public)
+            visibility = "public" if team.public_default else "private"
+            print(f"team {team.team_id} plan={team.plan} default={visibility}")
+        else:
+            teams.ensure_team(args.team)
+            issued = teams.issue_token(
+                args.team, abilities=args.abilities, secret=args.secret, name=args.name
+            )
+            print(
+                f"token team={issued.team_id} abilities={','.join(issued.abilities)} : "
+                f"{issued.sanctum}"
+            )
+    except ValueError as problem:
+        error(str(problem))
+    return 0
 
 
 # Flag value types: each returns the parsed value or raises ArgumentTypeError,
