@@ -71,7 +71,9 @@ def parse_authorization(header: str | None) -> PresentedToken | None:
     token_id: int | None = None
     if "|" in token:
         raw_id, token = token.split("|", 1)
-        if not raw_id.isascii() or not raw_id.isdigit() or int(raw_id) <= 0:
+        # Sanctum ids are 64-bit; a longer digit string is not an id (and int() of a
+        # 5,000-digit string raises).
+        if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 19 or int(raw_id) <= 0:
             raise Unauthorized()
         token_id = int(raw_id)
     if not token:

@@ -242,11 +242,11 @@ def _changes(body: dict[str, Any]) -> media.Changes:
     errors = FieldErrors()
     name = errors.check("name", parse_name, body["name"]) if body.get("name") is not None else None
     description = (
-        errors.check("description", parse_description, body["description"] or "")
+        errors.check("description", parse_description, _cleared(body["description"]))
         if "description" in body
         else None
     )
-    tags = errors.check("tags", parse_tags, body["tags"] or "") if "tags" in body else None
+    tags = errors.check("tags", parse_tags, _cleared(body["tags"])) if "tags" in body else None
     tag_mode = errors.check("tag_mode", parse_tag_update_mode, body.get("tag_mode"))
     public = errors.check("public", parse_public, body.get("public"))
     errors.raise_if_any()
@@ -257,6 +257,11 @@ def _changes(body: dict[str, Any]) -> media.Changes:
         tag_mode=tag_mode or "replace",
         is_public=public,
     )
+
+
+def _cleared(value: Any) -> Any:
+    """JSON null means "clear", like an empty string; any other value is parsed as given."""
+    return "" if value is None else value
 
 
 # --- PATCH|DELETE /v1/media?ids= ---------------------------------------------------------

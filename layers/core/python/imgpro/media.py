@@ -12,6 +12,7 @@ import base64
 import hashlib
 import heapq
 import itertools
+import logging
 import secrets
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,7 +23,7 @@ from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from imgpro import storage
-from imgpro.errors import NotFound, ValidationFailed
+from imgpro.errors import Conflict, NotFound, ValidationFailed
 from imgpro.models import (
     META,
     MediaItem,
@@ -33,8 +34,10 @@ from imgpro.models import (
     tag_sk,
     team_pk,
 )
-from imgpro.pagination import encode_cursor
+from imgpro.pagination import cursor_from_sort_key, encode_cursor
 from imgpro.validation import MAX_TAGS, TagFilterMode, TagUpdateMode, is_wellformed_uid, tag_key
+
+logger = logging.getLogger("imgpro")
 
 READY = "ready"
 PROCESSING = "processing"
@@ -44,6 +47,7 @@ _UID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _UID_LENGTH = 12  # 36^12 ≈ 4.7e18: unguessable, and short enough for URLs
 _BATCH_GET = 100  # BatchGetItem's limit
 _WRITE_RETRIES = 5
+MAX_LINKS_EXAMINED = 1000
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,7 @@ def create(team_id: str, new: NewMedia) -> Media:
             for tag in new.tags:
                 tx.save(_tag_link(item, tag))
     except BaseException:
-        storage.delete_media_objects([(uid, key)])
+        storage.delete_object(key)
         raise
     return _to_media(item)
 
@@ -267,14 +271,44 @@ def list_media(
     items for legacy pagination. Reads limit+1 items to know whether more exist.
     """
     wanted = offset + limit + 1
-    if tags:
-        candidates = _tagged(team_id, tags, tag_mode, before=before, wanted=wanted)
+    scan: _BoundedScan | None = None
+    if tags and tag_mode == "all":
+        scan = _BoundedScan(_tag_links(team_id, tags[0], before=before, page_size=200))
+        required = {tag_key(tag) for tag in tags}
+        candidates = _resolve(iter(scan), team_id, keep=lambda item: required <= _tag_keys(item))
+    elif tags:
+        candidates = _tagged_any(team_id, tags, before=before, page_size=min(max(wanted, 10), 200))
     else:
         candidates = _team_items(team_id, before=before, page_size=min(wanted, 200))
     window = list(itertools.islice(candidates, offset, wanted))
     items = [_to_media(item) for item in window[:limit]]
-    has_more = len(window) > limit
-    return Page(items=items, has_more=has_more, next_cursor=items[-1].cursor if has_more else None)
+    if len(window) > limit:
+        return Page(items=items, has_more=True, next_cursor=items[-1].cursor)
+    if scan is not None and scan.stopped_at is not None:
+        # A short page: the scan hit its bound before finding a full page. The cursor
+        # resumes below the last link examined, so nothing is skipped or repeated.
+        return Page(items=items, has_more=True, next_cursor=cursor_from_sort_key(scan.stopped_at))
+    return Page(items=items, has_more=False)
+
+
+class _BoundedScan:
+    """Tag links of one partition, examined at most `limit` per request.
+
+    `tag_mode=all` filters in code, so a common first tag with a rare match would
+    otherwise read a whole partition in one request.
+    """
+
+    def __init__(self, links: Iterator[TagLink]) -> None:
+        self._links = links
+        self._limit = MAX_LINKS_EXAMINED
+        self.stopped_at: str | None = None
+
+    def __iter__(self) -> Iterator[TagLink]:
+        for examined, link in enumerate(self._links, start=1):
+            yield link
+            if examined >= self._limit:
+                self.stopped_at = link.gsi1sk
+                return
 
 
 def _team_items(team_id: str, *, before: str | None, page_size: int) -> Iterator[MediaItem]:
@@ -298,27 +332,14 @@ def _tag_links(team_id: str, tag: str, *, before: str | None, page_size: int) ->
     )
 
 
-def _tagged(
-    team_id: str,
-    tags: Sequence[str],
-    mode: TagFilterMode,
-    *,
-    before: str | None,
-    wanted: int,
+def _tagged_any(
+    team_id: str, tags: Sequence[str], *, before: str | None, page_size: int
 ) -> Iterator[MediaItem]:
-    """Media carrying any (or all) of `tags`, newest first, from the tag partitions.
-
-    "any" merges the tag partitions, which are each sorted by gsi1sk, dropping
-    repeats; "all" walks one partition and keeps media that carry every tag.
-    """
-    page_size = min(max(wanted, 10), 200)
-    if mode == "any":
-        streams = [_tag_links(team_id, tag, before=before, page_size=page_size) for tag in tags]
-        merged = heapq.merge(*streams, key=lambda link: link.gsi1sk, reverse=True)
-        return _resolve(_first_of_each(merged), team_id, keep=None)
-    required = {tag_key(tag) for tag in tags}
-    links = _tag_links(team_id, tags[0], before=before, page_size=page_size)
-    return _resolve(links, team_id, keep=lambda item: required <= _tag_keys(item))
+    """Media carrying any of `tags`, newest first: the tag partitions are each sorted by
+    gsi1sk, so a lazy merge of them, without repeats, is sorted too."""
+    streams = [_tag_links(team_id, tag, before=before, page_size=page_size) for tag in tags]
+    merged = heapq.merge(*streams, key=lambda link: link.gsi1sk, reverse=True)
+    return _resolve(_first_of_each(merged), team_id, keep=None)
 
 
 def _first_of_each(links: Iterator[TagLink]) -> Iterator[TagLink]:
@@ -350,10 +371,11 @@ def _resolve(links: Iterator[TagLink], team_id: str, *, keep) -> Iterator[MediaI
 # --- update ---------------------------------------------------------------------------
 
 
-def update(uid: str, changes: Changes, *, team_id: str) -> Media:
-    """Apply a PATCH to one of the team's media."""
+def update(uid: str, changes: Changes, *, team_id: str, loaded: MediaItem | None = None) -> Media:
+    """Apply a PATCH to one of the team's media (`loaded`: the item if already read)."""
     for _ in range(_WRITE_RETRIES):
-        item = _load_owned(uid, team_id)
+        item = loaded or _load_owned(uid, team_id)
+        loaded = None
         if item is None:
             raise NotFound()
         new_tags = _apply_tag_change(item, changes)
@@ -361,7 +383,7 @@ def update(uid: str, changes: Changes, *, team_id: str) -> Media:
             raise ValidationFailed.field("tags", f"Maximum {MAX_TAGS} tags allowed")
         if _write_changes(item, changes, new_tags):
             return _to_media(item)
-    raise RuntimeError(f"media {uid} kept changing under concurrent updates")
+    raise Conflict("The media kept changing under concurrent updates; retry the request")
 
 
 def update_many(ids: Sequence[str], changes: Changes, *, team_id: str) -> list[Media]:
@@ -381,7 +403,7 @@ def update_many(ids: Sequence[str], changes: Changes, *, team_id: str) -> list[M
         if uid not in items:
             continue
         try:
-            updated.append(update(uid, changes, team_id=team_id))
+            updated.append(update(uid, changes, team_id=team_id, loaded=items[uid]))
         except NotFound:
             continue  # deleted between the read and the write: as if never asked
     return updated
@@ -437,34 +459,60 @@ def _write_changes(item: MediaItem, changes: Changes, new_tags: list[str]) -> bo
 
 
 def delete(uid: str, *, team_id: str) -> None:
-    item = _load_owned(uid, team_id)
-    if item is None or not _delete_records(item):
+    item = _delete_records(uid, team_id, _load_owned(uid, team_id))
+    if item is None:
         raise NotFound()
-    storage.delete_media_objects([(item.uid, item.object_key)] if item.object_key else [])
+    _delete_objects([item])
 
 
 def delete_many(ids: Sequence[str], *, team_id: str) -> BatchDeleteResult:
-    items = _load_many_owned(ids, team_id)
-    deleted = [uid for uid in ids if uid in items and _delete_records(items[uid])]
-    storage.delete_media_objects(
-        (uid, items[uid].object_key) for uid in deleted if items[uid].object_key
+    loaded = _load_many_owned(ids, team_id)
+    removed = [
+        item for uid in ids if (item := _delete_records(uid, team_id, loaded.get(uid))) is not None
+    ]
+    _delete_objects(removed)
+    gone = {item.uid for item in removed}
+    return BatchDeleteResult(
+        deleted=[item.uid for item in removed], not_found=[uid for uid in ids if uid not in gone]
     )
-    gone = set(deleted)
-    return BatchDeleteResult(deleted=deleted, not_found=[uid for uid in ids if uid not in gone])
 
 
-def _delete_records(item: MediaItem) -> bool:
-    """Delete the record and its tag links; False if it was already gone."""
+def _delete_records(uid: str, team_id: str, item: MediaItem | None) -> MediaItem | None:
+    """Delete the record and its tag links; the deleted item, or None if it was not there.
+
+    Conditioned on the version read, like updates: a PATCH that added a tag between
+    our read and our write would otherwise leave that tag's link behind forever.
+    """
+    for _ in range(_WRITE_RETRIES):
+        if item is None:
+            return None
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.delete(item, condition=MediaItem.updated_ms == item.updated_ms)
+                for key in _keys(item.tags or ()):
+                    tx.delete(TagLink(item.pk, tag_sk(key)))
+        except TransactWriteError as exc:
+            if not _conditional_failure(exc):
+                raise
+            item = _load_owned(uid, team_id)
+            continue
+        return item
+    raise Conflict("The media kept changing while being deleted; retry the request")
+
+
+def _delete_objects(items: Sequence[MediaItem]) -> None:
+    """Delete the objects of media whose records are gone.
+
+    The delete has happened once the records are gone, so a failure here must not
+    turn it into an error the client would retry (and get a 404 for); the objects
+    are logged for the orphan sweeper instead.
+    """
     try:
-        with TransactWrite(connection=_connection()) as tx:
-            tx.delete(item, condition=MediaItem.team_id == item.team_id)
-            for key in _keys(item.tags or ()):
-                tx.delete(TagLink(item.pk, tag_sk(key)))
-    except TransactWriteError as exc:
-        if _conditional_failure(exc):
-            return False
-        raise
-    return True
+        storage.delete_media_objects((item.uid, item.object_key) for item in items)
+    except Exception:
+        logger.exception(
+            "media deleted but its objects were not: %s", ", ".join(i.uid for i in items)
+        )
 
 
 # --- helpers --------------------------------------------------------------------------

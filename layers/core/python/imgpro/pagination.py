@@ -28,3 +28,9 @@ def parse_cursor(raw: object) -> str | None:
     if not match:
         raise InvalidField("Cursor is malformed; pass the next_cursor of a previous response")
     return sort_key(int(match.group(1)), match.group(2))
+
+
+def cursor_from_sort_key(gsi1sk: str) -> str:
+    """The cursor that resumes just below a gsi1sk (`<created_ms:013d>#<uid>`)."""
+    created_ms, _, uid = gsi1sk.partition("#")
+    return encode_cursor(int(created_ms), uid)

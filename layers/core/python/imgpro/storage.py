@@ -15,6 +15,7 @@ from imgpro.config import settings
 
 ORIGINALS = "o/"
 VARIANTS = "v/"
+INCOMING = "incoming/"
 _DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
 
 
@@ -48,6 +49,10 @@ def put_original(
     )
 
 
+def delete_object(key: str) -> None:
+    s3().delete_object(Bucket=settings().bucket_name, Key=key)
+
+
 def get_object(key: str) -> StoredObject | None:
     client = s3()
     try:
@@ -63,13 +68,19 @@ def get_object(key: str) -> StoredObject | None:
     )
 
 
-def delete_media_objects(uids_and_keys: Iterable[tuple[str, str]]) -> None:
-    """Delete originals and every variant of the given media, in as few calls as S3 allows."""
+def incoming_key(uid: str) -> str:
+    """Where a large upload lands before processing (the presigned POST's key)."""
+    return f"{INCOMING}{uid}"
+
+
+def delete_media_objects(uids_and_keys: Iterable[tuple[str, str | None]]) -> None:
+    """Delete the original, any unprocessed upload and every variant of the given media,
+    in as few calls as S3 allows."""
     client = s3()
     bucket = settings().bucket_name
     keys: list[str] = []
     for uid, original in uids_and_keys:
-        keys.append(original)
+        keys += [original, incoming_key(uid)] if original else [incoming_key(uid)]
         paginator = client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=bucket, Prefix=variants_prefix(uid)):
             keys.extend(obj["Key"] for obj in page.get("Contents", []))

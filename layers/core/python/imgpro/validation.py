@@ -64,7 +64,16 @@ class FieldErrors:
 def _text(raw: Any, what: str) -> str:
     if not isinstance(raw, str):
         raise InvalidField(f"{what} must be a string")
+    _require_unicode(raw, what)
     return raw
+
+
+def _require_unicode(value: str, what: str) -> None:
+    # JSON may carry lone surrogates ("\ud800"): Python keeps them, DynamoDB refuses them.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidField(f"{what} is not valid Unicode text") from None
 
 
 def _has_control_characters(value: str) -> bool:
@@ -84,6 +93,7 @@ def parse_tags(raw: Any) -> list[str]:
         raise InvalidField("Tags must be a comma-separated string or an array of strings")
     tags: dict[str, str] = {}
     for part in parts:
+        _require_unicode(part, "Tags")
         tag = part.strip()
         if not tag:
             continue

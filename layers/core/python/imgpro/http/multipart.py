@@ -37,7 +37,7 @@ def parse_form(body: bytes, content_type: str) -> Form:
 
     Raises BadRequest when the body is not well-formed multipart.
     """
-    mime, options = parse_options_header(content_type)
+    mime, options = _options(content_type)
     boundary = options.get(b"boundary")
     if mime != b"multipart/form-data" or not boundary:
         raise BadRequest("Content-Type must be multipart/form-data with a boundary")
@@ -64,7 +64,9 @@ def parse_form(body: bytes, content_type: str) -> Form:
 
     def on_header_end() -> None:
         name = b"".join(header_name).decode("latin-1").strip().lower()
-        parts[-1].headers[name] = b"".join(header_value).decode("utf-8", "replace").strip()
+        # Latin-1 keeps every byte: python-multipart's header parser re-encodes text as
+        # Latin-1, and browsers send non-ASCII filenames as raw UTF-8 bytes.
+        parts[-1].headers[name] = b"".join(header_value).decode("latin-1").strip()
         header_name.clear()
         header_value.clear()
 
@@ -88,7 +90,7 @@ def parse_form(body: bytes, content_type: str) -> Form:
 
     form = Form()
     for part in parts:
-        _, disposition = parse_options_header(part.headers.get("content-disposition", ""))
+        _, disposition = _options(part.headers.get("content-disposition", ""))
         name = disposition.get(b"name", b"").decode("utf-8", "replace")
         if not name:
             continue
@@ -105,3 +107,10 @@ def parse_form(body: bytes, content_type: str) -> Form:
                 raise BadRequest(f"Form field '{name}' is over {_MAX_FIELD_BYTES} bytes")
             form.fields[name] = data.decode("utf-8", "replace")
     return form
+
+
+def _options(header: str) -> tuple[bytes, dict[bytes, bytes]]:
+    try:
+        return parse_options_header(header)
+    except (UnicodeError, ValueError):
+        raise BadRequest("A multipart header could not be parsed") from None

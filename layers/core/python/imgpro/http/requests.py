@@ -39,7 +39,7 @@ class Request:
             return {}
         try:
             value = json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise BadRequest("The request body is not valid JSON") from None
         if not isinstance(value, dict):
             raise BadRequest("The request body must be a JSON object")
