@@ -1,0 +1,60 @@
+"""What an upload's container says, read from its byte structure without decoding pixels:
+where the image really ends, how many frames it has, and its EXIF.
+
+Pure Python (no Pillow), and linear in the file size: it runs on every upload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from imgpro.imaging.containers import gif, jpeg, png, webp
+from imgpro.imaging.exif import orientation_of
+from imgpro.imaging.formats import GIF, JPEG, PNG, WEBP, ImageFormat
+from imgpro.validation import InvalidField
+
+
+@dataclass(frozen=True)
+class Container:
+    end: int
+    """Offset just past the image's last byte; data[end:] is trailing data."""
+    frames: int
+    """1 for a still image; the frame count of an animated GIF, APNG or WebP."""
+    exif: bytes | None
+    """Raw EXIF from the TIFF header on, without the "Exif\\0\\0" prefix, if present."""
+    orientation: int
+    """EXIF orientation 1..8; 1 when absent or invalid."""
+
+
+_WALKERS: dict[ImageFormat, Callable[[bytes], tuple[int, int, bytes | None]]] = {
+    JPEG: jpeg.walk,
+    PNG: png.walk,
+    GIF: gif.walk,
+    WEBP: webp.walk,
+}
+_EXIF_REWRITERS = {JPEG: jpeg.rewrite_exif, PNG: png.rewrite_exif, WEBP: webp.rewrite_exif}
+
+
+def inspect_container(fmt: ImageFormat, data: bytes) -> Container:
+    """Walk the container of `data` (already identified as `fmt`).
+
+    Raises InvalidField, with a message for the `file` field, when the structure is
+    truncated or malformed.
+    """
+    walker = _WALKERS.get(fmt)
+    if walker is None:
+        raise InvalidField(f"{fmt.name} images are not supported")
+    end, frames, exif = walker(data)
+    return Container(end=end, frames=frames, exif=exif, orientation=orientation_of(exif))
+
+
+def rewrite_exif(fmt: ImageFormat, data: bytes, rewrite: Callable[[bytes], bytes | None]) -> bytes:
+    """`data` with every EXIF block's TIFF bytes passed through `rewrite` (None: unchanged),
+    and the container's lengths and checksums kept right; `data` itself when nothing changed
+    or the format carries no EXIF (GIF)."""
+    rewriter = _EXIF_REWRITERS.get(fmt)
+    return data if rewriter is None else rewriter(data, rewrite)
+
+
+__all__ = ["Container", "inspect_container", "rewrite_exif"]

@@ -1,0 +1,84 @@
+"""GIF block structure (GIF89a spec): where the image ends, and how many frames it has."""
+
+from __future__ import annotations
+
+from imgpro.validation import InvalidField
+
+_IMAGE, _EXTENSION, _TRAILER = 0x2C, 0x21, 0x3B
+_SCREEN_END = 13  # header (6) + logical screen descriptor (7)
+_DESCRIPTOR = 10  # image separator + 9 bytes
+# Blocks and sub-blocks each cost a Python iteration (under 0.1 us), so a crafted file of
+# 1-byte sub-blocks could hold a walk for seconds. Encoders write 255-byte sub-blocks: at this
+# cap that is over 250 MB of image data.
+MAX_BLOCKS = 1_000_000
+
+
+def _truncated() -> InvalidField:
+    return InvalidField("The GIF file is truncated (it ends inside a block)")
+
+
+def _color_table(packed: int) -> int:
+    """Bytes of the color table announced by a descriptor's packed field (0 when none)."""
+    return 3 << ((packed & 0x07) + 1) if packed & 0x80 else 0
+
+
+def _skip_sub_blocks(data: bytes, pos: int, budget: int) -> tuple[int, int]:
+    """Offset just past the zero-length block that ends a run of data sub-blocks, and what
+    is left of the budget of blocks."""
+    size = len(data)
+    while pos < size:
+        budget -= 1
+        if budget < 0:
+            raise InvalidField(f"The GIF file has too many blocks (more than {MAX_BLOCKS:,})")
+        length = data[pos]
+        pos += 1
+        if length == 0:
+            return pos, budget
+        pos += length
+    raise _truncated()
+
+
+def walk(data: bytes) -> tuple[int, int, bytes | None]:
+    """(end, frames, None): GIF has no EXIF; frames counts image descriptors."""
+    if data[:6] not in (b"GIF87a", b"GIF89a"):
+        raise InvalidField("The file is not a valid GIF image (bad header)")
+    size = len(data)
+    if size < _SCREEN_END:
+        raise _truncated()
+    pos = _SCREEN_END + _color_table(data[10])
+    frames = 0
+    end = size
+    budget = MAX_BLOCKS
+    while pos < size:
+        block = data[pos]
+        if block == _TRAILER:
+            end = pos + 1
+            break
+        if block == _IMAGE:
+            if pos + _DESCRIPTOR > size:
+                raise _truncated()
+            # The LZW minimum code size byte sits between the color table and the sub-blocks.
+            start = pos + _DESCRIPTOR + _color_table(data[pos + 9]) + 1
+            pos, budget = _skip_sub_blocks(data, start, budget)
+            frames += 1
+        elif block == _EXTENSION:
+            pos, budget = _skip_sub_blocks(data, pos + 2, budget)
+        elif frames:
+            # Browsers stop at a byte that starts no block and show the frames so far (Chromium
+            # and Firefox treat it as the trailer), so what follows is trailing data. Pillow
+            # instead skips the byte and keeps reading frames: never hand it data[end:].
+            end = pos
+            break
+        else:
+            raise InvalidField(
+                f"The GIF file is malformed (byte 0x{block:02x} where a block should start)"
+            )
+    else:
+        # No trailer, but the data ended cleanly after a complete block. Encoders and
+        # truncated downloads produce this often enough in the wild, and every decoder shows
+        # it, so the image ends with the data.
+        if pos > size:
+            raise _truncated()
+    if frames == 0:
+        raise InvalidField("The GIF file has no image (no image descriptor)")
+    return end, frames, None
