@@ -13,12 +13,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from imgpro import config
 from imgpro.routes import BINARY_MEDIA_TYPES, GATEWAY_BODY_TOO_LARGE, Route
-from infra.layers import ARCHITECTURE, RUNTIME
-from infra.paths import ASSET_EXCLUDES, FUNCTIONS_DIR
+from infra.functions import function_environment, handler_function, pascal_case
+from infra.paths import FUNCTIONS_DIR
 
-SERVICE_NAME = "imgpro"
 STAGE_NAME = "prod"
 
 # Decoding a 48 MP image takes far more memory than a DynamoDB round trip; Lambda gives CPU
@@ -63,24 +61,14 @@ class Api(Construct):
         self.rest_api.node.try_remove_child("Endpoint")
         _add_gateway_responses(self.rest_api)
 
-        environment = {
-            config.TABLE_NAME: table.table_name,
-            config.BUCKET_NAME: bucket.bucket_name,
-            config.CDN_BASE_URL: cdn_base_url,
-            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
-        }
+        environment = function_environment(table=table, bucket=bucket, cdn_base_url=cdn_base_url)
         self.functions: dict[str, lambda_.Function] = {}
         for route in routes:
-            function = lambda_.Function(
+            function = handler_function(
                 self,
-                _pascal_case(route.function),
+                pascal_case(route.function),
+                folder=functions_dir / route.function,
                 description=f"imgpro {route.method} {route.path}",
-                runtime=RUNTIME,
-                architecture=ARCHITECTURE,
-                handler="handler.handler",
-                code=lambda_.Code.from_asset(
-                    str(functions_dir / route.function), exclude=ASSET_EXCLUDES
-                ),
                 memory_size=_IMAGE_MEMORY_MB if route.decodes_images else _DEFAULT_MEMORY_MB,
                 timeout=_IMAGE_TIMEOUT if route.decodes_images else _DEFAULT_TIMEOUT,
                 layers=[core_layer, imaging_layer] if route.decodes_images else [core_layer],
@@ -101,10 +89,6 @@ class Api(Construct):
             if part:
                 resource = resource.get_resource(part) or resource.add_resource(part)
         return resource
-
-
-def _pascal_case(name: str) -> str:
-    return "".join(part.capitalize() for part in name.split("_"))
 
 
 def _error_template(message: str, code: str) -> dict[str, str]:
@@ -129,6 +113,10 @@ def _add_gateway_responses(rest_api: apigateway.RestApi) -> None:
         response_headers=json_content,
         templates={"application/json": gateway_message % "internal_error"},
     )
+    # Two refusals share this response type: a body over API Gateway's 10 MB limit, and
+    # an event over Lambda's 6 MB synchronous payload limit, which API Gateway answers
+    # with 413 {"message": "Request Too Long"} before our code runs (a 4.5 MB binary
+    # upload is already over it once base64-encoded). Both mean "use the direct upload".
     rest_api.add_gateway_response(
         "RequestTooLarge",
         type=apigateway.ResponseType.REQUEST_TOO_LARGE,

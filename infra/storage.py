@@ -11,6 +11,8 @@ from constructs import Construct
 # ORIGINALS_PREFIX and grants are scoped to these prefixes.
 ORIGINALS_PREFIX = "o"
 VARIANTS_PREFIX = "v"
+# Where clients post large files directly (presigned POST) until a worker processes them.
+INCOMING_PREFIX = "incoming"
 
 
 class Storage(Construct):
@@ -63,6 +65,24 @@ class Storage(Construct):
                 s3.LifecycleRule(
                     id="abort-incomplete-multipart-uploads",
                     abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                ),
+                # A direct upload's worker deletes the file once processed; one that is
+                # still there a day later was abandoned or failed, and only costs money.
+                s3.LifecycleRule(
+                    id="expire-abandoned-direct-uploads",
+                    prefix=f"{INCOMING_PREFIX}/",
+                    expiration=cdk.Duration.days(1),
+                ),
+            ],
+            # Browsers post presigned forms straight to the bucket from any site that uses
+            # the API. Nothing else is allowed cross-origin: reads go through the CDN.
+            # The presigned policy, not CORS, decides what may be uploaded.
+            cors=[
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.POST],
+                    allowed_origins=["*"],
+                    allowed_headers=["*"],
+                    exposed_headers=["ETag"],
                 )
             ],
             removal_policy=removal_policy,

@@ -50,10 +50,11 @@ def dev_template(app_context: dict[str, Any]) -> Template:
 
 @pytest.fixture(scope="session")
 def function_id(stack: ImgProStack) -> Callable[[str], str]:
-    """Logical ID of the function in folder `name`, looked up rather than hard-coded."""
+    """Logical ID of the function in folder `name` (a route's or a worker's), looked up
+    rather than hard-coded."""
 
     def lookup(name: str) -> str:
-        return stack.get_logical_id(stack.api.functions[name].node.default_child)
+        return stack.get_logical_id(stack.functions[name].node.default_child)
 
     return lookup
 
@@ -73,7 +74,7 @@ def role_statements(stack: ImgProStack, template: Template) -> Callable[[str], l
     """Every IAM statement attached to the execution role of the function `name`."""
 
     def lookup(name: str) -> list[dict[str, Any]]:
-        role = stack.get_logical_id(stack.api.functions[name].role.node.default_child)
+        role = stack.get_logical_id(stack.functions[name].role.node.default_child)
         policies = template.find_resources("AWS::IAM::Policy")
         return [
             statement

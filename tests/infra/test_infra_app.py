@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from imgpro.routes import ROUTES
+from imgpro.routes import ROUTES, WORKERS
 from infra.paths import FUNCTIONS_DIR, PROJECT_ROOT
 
 pytestmark = pytest.mark.infra
@@ -25,3 +25,8 @@ def test_cdk_json_keeps_the_cli_off_the_network() -> None:
 @pytest.mark.parametrize("route", ROUTES, ids=[route.function for route in ROUTES])
 def test_every_route_has_a_handler_module_to_deploy(route) -> None:
     assert (FUNCTIONS_DIR / route.function / "handler.py").is_file()
+
+
+@pytest.mark.parametrize("worker", WORKERS, ids=[worker.function for worker in WORKERS])
+def test_every_worker_has_a_handler_module_to_deploy(worker) -> None:
+    assert (FUNCTIONS_DIR / worker.function / "handler.py").is_file()

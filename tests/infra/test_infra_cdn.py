@@ -131,3 +131,36 @@ def test_cdn_base_url_output_is_the_distribution_domain_over_https(template: Tem
         "CdnBaseUrl",
         {"Value": {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]}},
     )
+
+
+def test_images_are_served_with_the_csp_and_nosniff(template: Template) -> None:
+    from imgpro.imaging.formats import IMAGE_CSP
+
+    template.has_resource_properties(
+        "AWS::CloudFront::ResponseHeadersPolicy",
+        {
+            "ResponseHeadersPolicyConfig": Match.object_like(
+                {
+                    "SecurityHeadersConfig": {
+                        "ContentSecurityPolicy": {
+                            "ContentSecurityPolicy": IMAGE_CSP,
+                            "Override": True,
+                        },
+                        "ContentTypeOptions": {"Override": True},
+                    }
+                }
+            )
+        },
+    )
+    template.has_resource_properties(
+        "AWS::CloudFront::Distribution",
+        {
+            "DistributionConfig": Match.object_like(
+                {
+                    "DefaultCacheBehavior": Match.object_like(
+                        {"ResponseHeadersPolicyId": Match.any_value()}
+                    )
+                }
+            )
+        },
+    )

@@ -6,16 +6,21 @@ from typing import Any
 
 import pytest
 
-from imgpro.routes import ROUTES
+from imgpro.routes import ROUTES, WORKERS
 from infra.stack import ImgProStack
 
 pytestmark = pytest.mark.infra
 
 UPLOADERS = ("upload", "import_url")
 DELETERS = ("delete_media", "batch_delete")
+DIRECT_UPLOAD_SIGNERS = ("upload_direct",)
 NO_OBJECT_ACCESS = tuple(
-    route.function for route in ROUTES if route.function not in UPLOADERS + DELETERS
+    route.function
+    for route in ROUTES
+    if route.function not in UPLOADERS + DELETERS + DIRECT_UPLOAD_SIGNERS
 )
+WORKER_NAMES = tuple(worker.function for worker in WORKERS)
+ALL_FUNCTIONS = tuple(route.function for route in ROUTES) + WORKER_NAMES
 
 Statements = Callable[[str], list[dict[str, Any]]]
 
@@ -51,7 +56,7 @@ def bucket_id(stack: ImgProStack) -> str:
     return stack.get_logical_id(stack.storage.bucket.node.default_child)
 
 
-@pytest.mark.parametrize("name", [route.function for route in ROUTES])
+@pytest.mark.parametrize("name", ALL_FUNCTIONS)
 def test_every_function_can_read_and_write_the_table_and_its_index(
     name: str, stack: ImgProStack, role_statements: Statements
 ) -> None:
@@ -98,11 +103,15 @@ def test_upload_functions_can_delete_only_originals_to_undo_a_failed_create(
 
 
 @pytest.mark.parametrize("name", DELETERS)
-def test_delete_functions_can_delete_originals_and_variants(
+def test_delete_functions_can_delete_originals_variants_and_pending_uploads(
     name: str, role_statements: Statements, bucket_id: str
 ) -> None:
     statements = _s3_statements(role_statements(name))
-    assert _prefixes_with(statements, "s3:DeleteObject*", bucket_id) == {"o/*", "v/*"}
+    assert _prefixes_with(statements, "s3:DeleteObject*", bucket_id) == {
+        "o/*",
+        "v/*",
+        "incoming/*",
+    }
 
 
 @pytest.mark.parametrize("name", DELETERS)
@@ -127,6 +136,57 @@ def test_delete_functions_cannot_read_objects(name: str, role_statements: Statem
 
 
 def test_no_function_has_wildcard_actions(role_statements: Statements) -> None:
-    for route in ROUTES:
-        actions = _actions(role_statements(route.function))
-        assert not any(a in ("*", "s3:*", "dynamodb:*") for a in actions), route
+    for name in ALL_FUNCTIONS:
+        actions = _actions(role_statements(name))
+        assert not any(a in ("*", "s3:*", "dynamodb:*") for a in actions), name
+
+
+def _object_access(statements: list[dict[str, Any]], bucket: str) -> dict[str, set[str]]:
+    """S3 actions per key pattern; "" stands for the bucket itself (listing, its settings)."""
+    access: dict[str, set[str]] = {}
+    for statement in _s3_statements(statements):
+        resources = statement["Resource"]
+        for resource in resources if isinstance(resources, list) else [resources]:
+            if "Fn::Join" in resource:
+                head, tail = resource["Fn::Join"][1]
+                assert head == {"Fn::GetAtt": [bucket, "Arn"]}, json.dumps(resource)
+                pattern = tail.removeprefix("/")
+            else:
+                assert resource == {"Fn::GetAtt": [bucket, "Arn"]}, json.dumps(resource)
+                pattern = ""
+            access.setdefault(pattern, set()).update(_actions([statement]))
+    return access
+
+
+@pytest.mark.parametrize("name", DIRECT_UPLOAD_SIGNERS)
+def test_direct_upload_signer_may_only_put_objects_under_incoming(
+    name: str, role_statements: Statements, bucket_id: str
+) -> None:
+    # The presigned POST it signs needs s3:PutObject there, and nothing else does.
+    assert _object_access(role_statements(name), bucket_id) == {"incoming/*": {"s3:PutObject"}}
+
+
+@pytest.mark.parametrize("name", WORKER_NAMES)
+def test_worker_touches_only_incoming_uploads_and_originals(
+    name: str, role_statements: Statements, bucket_id: str
+) -> None:
+    access = _object_access(role_statements(name), bucket_id)
+    # No bucket-level entry: it can neither list nor read the bucket's settings.
+    assert set(access) == {"incoming/*", "o/*"}
+
+
+@pytest.mark.parametrize("name", WORKER_NAMES)
+def test_worker_reads_and_deletes_the_uploaded_file_only(
+    name: str, role_statements: Statements, bucket_id: str
+) -> None:
+    access = _object_access(role_statements(name), bucket_id)
+    assert access["incoming/*"] == {"s3:GetObject", "s3:DeleteObject*"}
+
+
+@pytest.mark.parametrize("name", WORKER_NAMES)
+def test_worker_writes_originals_and_may_delete_one_it_failed_to_record(
+    name: str, role_statements: Statements, bucket_id: str
+) -> None:
+    originals = _object_access(role_statements(name), bucket_id)["o/*"]
+    assert {"s3:PutObject", "s3:DeleteObject*"} <= originals
+    assert not any(a.startswith(("s3:Get", "s3:List")) for a in originals)

@@ -3,6 +3,8 @@ from __future__ import annotations
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from imgpro.routes import WORKERS
+
 pytestmark = pytest.mark.infra
 
 TABLE = "AWS::DynamoDB::Table"
@@ -152,6 +154,51 @@ def test_bucket_aborts_incomplete_multipart_uploads_after_a_day(template: Templa
                         )
                     ]
                 )
+            }
+        },
+    )
+
+
+def test_bucket_expires_abandoned_direct_uploads_after_a_day(template: Template) -> None:
+    template.has_resource_properties(
+        BUCKET,
+        {
+            "LifecycleConfiguration": {
+                "Rules": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Prefix": "incoming/", "ExpirationInDays": 1, "Status": "Enabled"}
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_abandoned_upload_expiry_covers_every_worker_prefix(template: Template) -> None:
+    (bucket,) = template.find_resources(BUCKET).values()
+    expiring = {
+        rule["Prefix"]
+        for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+        if rule.get("ExpirationInDays") == 1
+    }
+    assert {worker.s3_prefix for worker in WORKERS} <= expiring
+
+
+def test_bucket_cors_allows_only_posted_forms_from_any_origin(template: Template) -> None:
+    template.has_resource_properties(
+        BUCKET,
+        {
+            "CorsConfiguration": {
+                "CorsRules": [
+                    {
+                        "AllowedMethods": ["POST"],
+                        "AllowedOrigins": ["*"],
+                        "AllowedHeaders": ["*"],
+                        "ExposedHeaders": ["ETag"],
+                    }
+                ]
             }
         },
     )

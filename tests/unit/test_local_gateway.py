@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from imgpro.local.events import HttpRequest
-from imgpro.local.gateway import MAX_BODY_BYTES, Gateway
+from imgpro.local.gateway import MAX_BODY_BYTES, MAX_EVENT_BYTES, Gateway
 from imgpro.local.lambdas import Functions, LambdaContext
-from imgpro.routes import Route
+from imgpro.routes import GATEWAY_BODY_TOO_LARGE, Route
 
 ECHO = """
 import json
@@ -53,6 +53,13 @@ def handler(event, context):
 BROKEN_IMPORT = """
 raise ImportError("cannot import this handler")
 """
+WORKER = """
+seen = []
+
+def handler(event, context):
+    seen.append((event, context.memory_limit_in_mb, context.get_remaining_time_in_millis()))
+"""
+TOO_LARGE = {"error": GATEWAY_BODY_TOO_LARGE, "code": "payload_too_large"}
 
 ROUTES = (
     Route("GET", "/", "echo"),
@@ -80,6 +87,7 @@ def functions_dir(tmp_path: Path) -> Path:
         "failing": FAILING,
         "malformed": MALFORMED,
         "broken_import": BROKEN_IMPORT,
+        "worker": WORKER,
     }.items():
         (tmp_path / name).mkdir()
         (tmp_path / name / "handler.py").write_text(textwrap.dedent(source))
@@ -176,12 +184,33 @@ def test_body_over_the_gateway_limit_is_refused_before_the_handler(gateway: Gate
     request = HttpRequest(method="GET", target="/fail", body=b"x" * (MAX_BODY_BYTES + 1))
     response = gateway.dispatch(request)
     assert response.status == 413
-    assert json.loads(response.body)["code"] == "payload_too_large"
+    assert json.loads(response.body) == TOO_LARGE
 
 
-def test_body_at_the_gateway_limit_reaches_the_handler(gateway: Gateway) -> None:
-    request = HttpRequest(method="GET", target="/count", body=b"x" * MAX_BODY_BYTES)
+def binary(size: int, target: str) -> HttpRequest:
+    return HttpRequest(
+        method="GET", target=target, headers=(("Content-Type", "image/png"),), body=b"x" * size
+    )
+
+
+def test_event_over_lambdas_payload_limit_is_the_gateways_413(gateway: Gateway) -> None:
+    # 5 MB is under API Gateway's limit, but not once base64-encoded into the event.
+    response = gateway.dispatch(binary(5 * 1024 * 1024, "/fail"))
+    assert response.status == 413  # not 502: the failing handler never ran
+    assert response.header("Content-Type") == "application/json"
+    assert json.loads(response.body) == TOO_LARGE
+
+
+def test_event_within_lambdas_payload_limit_reaches_the_handler(gateway: Gateway) -> None:
+    assert gateway.dispatch(binary(4 * 1024 * 1024, "/count")).status == 200
+
+
+def test_text_body_counts_once_against_lambdas_payload_limit(gateway: Gateway) -> None:
+    fits = MAX_EVENT_BYTES - 10_000  # room for the rest of the event
+    request = HttpRequest(method="GET", target="/count", body=b"x" * fits)
     assert gateway.dispatch(request).status == 200
+    request = HttpRequest(method="GET", target="/count", body=b"x" * MAX_EVENT_BYTES)
+    assert gateway.dispatch(request).status == 413
 
 
 def test_cdn_paths_are_delivered_not_routed(functions_dir: Path) -> None:
@@ -231,3 +260,14 @@ def test_remaining_time_counts_down_from_the_integration_timeout() -> None:
     context = LambdaContext("f", aws_request_id="r", timeout_ms=1_000)
     assert 0 < context.get_remaining_time_in_millis() <= 1_000
     assert LambdaContext("f", aws_request_id="r", timeout_ms=0).get_remaining_time_in_millis() == 0
+
+
+def test_worker_handler_loads_by_folder_and_gets_a_workers_limits(functions_dir: Path) -> None:
+    functions = Functions(functions_dir)
+    event = {"Records": []}
+    functions.invoke_worker("worker", event)
+    seen = functions.handler("worker").__globals__["seen"]
+    ((received, memory_mb, remaining_ms),) = seen
+    assert received is event
+    assert memory_mb == 3008
+    assert 299_000 < remaining_ms <= 300_000

@@ -6,6 +6,7 @@ should not pay for clients a route never uses.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -21,9 +22,13 @@ def s3() -> S3Client | Any:
     import boto3
     from botocore.config import Config
 
-    # Path-style addressing keeps presigned URLs valid against moto's server and
-    # any bucket name; retries use the adaptive mode for S3's 503 SlowDown.
-    config = Config(s3={"addressing_style": "path"}, retries={"mode": "adaptive"})
+    # Against an emulator (AWS_ENDPOINT_URL) presigned URLs must name the bucket in the
+    # path; in AWS, virtual-hosted style is the supported one. Adaptive retries ride
+    # out S3's 503 SlowDown.
+    style = "path" if os.environ.get("AWS_ENDPOINT_URL") else "virtual"
+    config = Config(
+        s3={"addressing_style": style}, signature_version="s3v4", retries={"mode": "adaptive"}
+    )
     return boto3.client("s3", config=config)
 
 

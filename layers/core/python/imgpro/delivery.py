@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from imgpro import media, storage
+from imgpro.imaging.formats import IMAGE_CSP
 
 _ORIGINAL = re.compile(r"^/([A-Za-z0-9]{1,64})\.([a-z0-9]{2,5})$")
 PUBLIC_CACHE = "public, max-age=31536000, immutable"
@@ -42,17 +43,15 @@ def deliver(path: str, query: Mapping[str, str], headers: Mapping[str, str]) -> 
     etag = stored.etag
     if etag and _matches(headers, etag):
         return Delivery(304, {"ETag": etag})
-    return Delivery(
-        200,
-        {
-            "Content-Type": stored.content_type,
-            "Content-Length": str(stored.size),
-            "ETag": etag,
-            "Cache-Control": PUBLIC_CACHE if found.is_public else PRIVATE_CACHE,
-            "X-Content-Type-Options": "nosniff",
-        },
-        stored.body,
-    )
+    headers = {
+        "Content-Type": stored.content_type,
+        "Content-Length": str(stored.size),
+        "ETag": etag,
+        "Cache-Control": PUBLIC_CACHE if found.is_public else PRIVATE_CACHE,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": IMAGE_CSP,
+    }
+    return Delivery(200, headers, stored.body)
 
 
 def _matches(headers: Mapping[str, str], etag: str) -> bool:

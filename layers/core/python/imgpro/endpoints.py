@@ -9,7 +9,7 @@ import hashlib
 import json
 from typing import Any
 
-from imgpro import __version__, idempotency, media, teams
+from imgpro import __version__, idempotency, media, storage, teams
 from imgpro.auth import READ, WRITE, Caller, authenticate, parse_authorization
 from imgpro.config import settings
 from imgpro.errors import NotImplementedYet, PayloadTooLarge, Unauthorized, ValidationFailed
@@ -20,7 +20,9 @@ from imgpro.routes import ROUTES
 from imgpro.urls import src_url
 from imgpro.validation import (
     FieldErrors,
+    InvalidField,
     parse_description,
+    parse_filesize,
     parse_ids,
     parse_limit,
     parse_name,
@@ -82,8 +84,9 @@ def upload(request: Request) -> Response:
     limit = settings().max_direct_upload_bytes
     if len(request.body) > limit:
         raise PayloadTooLarge(
-            f"The request body is {len(request.body):,} bytes; direct uploads take at most "
-            f"{limit:,} bytes"
+            f"The request body is {len(request.body):,} bytes; POST /v1/upload takes at most "
+            f"{limit:,}. Upload larger files (up to 100 MB) with POST /v1/upload/direct, which "
+            "returns a presigned URL to send the file to"
         )
     if not request.content_type.lower().startswith("multipart/form-data"):
         raise ValidationFailed.field(
@@ -98,14 +101,13 @@ def upload(request: Request) -> Response:
     tags = errors.check("tags", parse_tags, form.fields.get("tags"))
     ttl = errors.check("ttl", parse_ttl, form.fields.get("ttl"))
     public = errors.check("public", parse_public, form.fields.get("public"))
-    info = None
-    if upload_file is not None and upload_file.data:
-        from imgpro.imaging.probe import probe
-
-        info = errors.check("file", probe, upload_file.data)
     key = idempotency.validate_key(request.header(idempotency.HEADER))
     errors.raise_if_any()
-    assert upload_file is not None and info is not None  # guaranteed by raise_if_any
+    assert upload_file is not None  # guaranteed by raise_if_any
+    # The pixel work runs only once every cheap check has passed.
+    from imgpro.imaging.pipeline import prepare
+
+    image = FieldErrors.single("file", prepare, upload_file.data)
 
     fingerprint = _fingerprint(
         file=hashlib.sha256(upload_file.data).hexdigest(),
@@ -121,12 +123,12 @@ def upload(request: Request) -> Response:
         created = media.create(
             caller.team_id,
             media.NewMedia(
-                data=upload_file.data,
-                name=stored_name(upload_file.filename, info.format),
-                ext=info.format.ext,
-                content_type=info.format.content_type,
-                width=info.width,
-                height=info.height,
+                data=image.data,
+                name=stored_name(upload_file.filename, image.format),
+                ext=image.format.ext,
+                content_type=image.format.content_type,
+                width=image.width,
+                height=image.height,
                 is_public=is_public,
                 description=description or None,
                 tags=tuple(tags or ()),
@@ -158,6 +160,66 @@ def _fingerprint(**parts: Any) -> str:
 def _team_default_public(team_id: str) -> bool:
     team = teams.get_team(team_id)
     return bool(team and team.public_default)
+
+
+# --- POST /v1/upload/direct --------------------------------------------------------------
+
+
+def upload_direct(request: Request) -> Response:
+    """Announce a large upload: the media is created in `processing` and the answer
+    carries a presigned S3 POST to send the file to (up to 100 MB)."""
+    caller = _caller(request, WRITE)
+    body = request.json()
+    errors = FieldErrors()
+    name = errors.check("name", _required(parse_name, "Name"), body.get("name"))
+    size = errors.check("filesize", parse_filesize, body.get("filesize"))
+    description = errors.check("description", parse_description, body.get("description"))
+    tags = errors.check("tags", parse_tags, body.get("tags"))
+    ttl = errors.check("ttl", parse_ttl, body.get("ttl"))
+    public = errors.check("public", parse_public, body.get("public"))
+    key = idempotency.validate_key(request.header(idempotency.HEADER))
+    errors.raise_if_any()
+
+    def announce() -> dict[str, Any]:
+        is_public = public if public is not None else _team_default_public(caller.team_id)
+        pending = media.create_pending(
+            caller.team_id,
+            media.PendingMedia(
+                name=name or "",
+                declared_size=size or 0,
+                is_public=is_public,
+                description=description or None,
+                tags=tuple(tags or ()),
+                ttl_seconds=ttl,
+            ),
+        )
+        upload = storage.presigned_upload(pending.uid, max_bytes=size or 0)
+        payload = media_json(pending, api_base_url=request.base_url)
+        payload["upload"] = {
+            "url": upload.url,
+            "fields": upload.fields,
+            "expires_at": upload.expires_at,
+        }
+        return {"status": 201, "body": json.dumps(payload)}
+
+    result = idempotency.run_once(
+        announce,
+        scope="upload_direct",
+        team_id=caller.team_id,
+        key=key,
+        fingerprint=_fingerprint(**body),
+        remaining_ms=request.remaining_ms,
+    )
+    return Response.json(result["status"], json.loads(result["body"]))
+
+
+def _required(parser: Any, what: str) -> Any:
+    def parse(raw: Any) -> Any:
+        if raw is None or raw == "":
+            raise InvalidField(f"{what} is required")
+        return parser(raw)
+
+    return parse
 
 
 # --- POST /v1/import ---------------------------------------------------------------------

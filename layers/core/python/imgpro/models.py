@@ -92,6 +92,8 @@ class MediaItem(Model):
     height = NumberAttribute(null=True)
     filesize = NumberAttribute(null=True)
     checksum = UnicodeAttribute(null=True)
+    declared_size = NumberAttribute(null=True)
+    """Bytes a large upload announced (POST /v1/upload/direct); the upload may not exceed it."""
     description = UnicodeAttribute(null=True)
     tags = ListAttribute(of=UnicodeAttribute, null=True)
     created_ms = NumberAttribute()

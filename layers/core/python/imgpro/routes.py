@@ -14,7 +14,12 @@ BINARY_MEDIA_TYPES: tuple[str, ...] = ("multipart/form-data", "image/*", "applic
 """Bodies of these types reach a function base64-encoded; all others as UTF-8 text."""
 GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
 """API Gateway's hard payload limit (10 MB, counted in MiB)."""
-GATEWAY_BODY_TOO_LARGE = "The request body is over API Gateway's 10 MB limit"
+LAMBDA_MAX_EVENT_BYTES = 6 * 1024 * 1024
+"""A synchronous Lambda invocation's payload limit; API Gateway answers 413 above it."""
+GATEWAY_BODY_TOO_LARGE = (
+    "The request body is too large for POST /v1/upload; upload files this big with "
+    "POST /v1/upload/direct, which returns a presigned URL to send the file to"
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class Route:
 ROUTES: tuple[Route, ...] = (
     Route("GET", "/", "service_info"),
     Route("POST", "/v1/upload", "upload", decodes_images=True),
+    Route("POST", "/v1/upload/direct", "upload_direct"),
     Route("POST", "/v1/import", "import_url", decodes_images=True),
     Route("GET", "/v1/media", "list_media"),
     Route("PATCH", "/v1/media", "batch_update"),
@@ -40,3 +46,19 @@ ROUTES: tuple[Route, ...] = (
     Route("DELETE", "/v1/media/{uid}", "delete_media"),
     Route("GET", "/{uid}", "share"),
 )
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A function that no route invokes: it runs on an event."""
+
+    function: str
+    """Folder under `functions/`, as for routes."""
+    s3_prefix: str
+    """It runs for every object created under this key prefix of the media bucket."""
+    decodes_images: bool = True
+
+
+# Large uploads land under `incoming/` through a presigned POST; this worker turns each
+# into stored media (imgpro.processing).
+WORKERS: tuple[Worker, ...] = (Worker("process_upload", s3_prefix="incoming/"),)

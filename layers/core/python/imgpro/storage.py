@@ -7,6 +7,7 @@ as a backstop to the cleanup that follows DynamoDB TTL.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -49,16 +50,55 @@ def put_original(
     )
 
 
+@dataclass(frozen=True)
+class PresignedUpload:
+    url: str
+    fields: dict[str, str]
+    expires_at: int
+
+
+UPLOAD_URL_SECONDS = 3600
+
+
+def presigned_upload(uid: str, *, max_bytes: int) -> PresignedUpload:
+    """A presigned S3 POST for `incoming/<uid>` that S3 refuses above `max_bytes`.
+
+    The key is fixed by the policy, so the form cannot write anywhere else; the
+    worker checks the size again because not every S3 emulation enforces the range.
+    """
+    key = incoming_key(uid)
+    post = s3().generate_presigned_post(
+        Bucket=settings().bucket_name,
+        Key=key,
+        Conditions=[["content-length-range", 1, max_bytes]],
+        ExpiresIn=UPLOAD_URL_SECONDS,
+    )
+    return PresignedUpload(
+        url=post["url"],
+        fields=dict(post["fields"]),
+        expires_at=int(time.time()) + UPLOAD_URL_SECONDS,
+    )
+
+
 def delete_object(key: str) -> None:
     s3().delete_object(Bucket=settings().bucket_name, Key=key)
 
 
-def get_object(key: str) -> StoredObject | None:
+def get_object(key: str, *, denied_means_missing: bool = False) -> StoredObject | None:
+    """The object, or None when it does not exist.
+
+    S3 answers 403 rather than 404 for a missing key to a caller without
+    s3:ListBucket; `denied_means_missing` is for callers kept off ListBucket on purpose.
+    """
     client = s3()
     try:
         response = client.get_object(Bucket=settings().bucket_name, Key=key)
     except client.exceptions.NoSuchKey:
         return None
+    except client.exceptions.ClientError as error:
+        if denied_means_missing and error.response["Error"]["Code"] in ("AccessDenied", "403"):
+            return None
+        raise
     body = response["Body"].read()
     return StoredObject(
         body=body,

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 from imgpro.errors import ValidationFailed
+from imgpro.imaging.limits import MAX_UPLOAD_BYTES
 
 T = TypeVar("T")
 
@@ -59,6 +60,14 @@ class FieldErrors:
     def raise_if_any(self) -> None:
         if self._errors:
             raise ValidationFailed(self._errors)
+
+    @staticmethod
+    def single(field: str, parser: Callable[[Any], T], raw: Any) -> T:
+        """Run one parser; its InvalidField becomes a validation error on `field`."""
+        try:
+            return parser(raw)
+        except InvalidField as exc:
+            raise ValidationFailed.field(field, str(exc)) from None
 
 
 def _text(raw: Any, what: str) -> str:
@@ -184,6 +193,19 @@ def _integer(raw: Any, what: str) -> int:
         raise InvalidField(f"{what} must be a whole number")
     if value < 0:
         raise InvalidField(f"{what} must not be negative")
+    return value
+
+
+MAX_FILESIZE = MAX_UPLOAD_BYTES
+
+
+def parse_filesize(raw: Any) -> int:
+    """The size a large upload announces: 1 byte to 100 MB."""
+    if raw is None:
+        raise InvalidField("Filesize is required")
+    value = _integer(raw, "Filesize")
+    if not 1 <= value <= MAX_FILESIZE:
+        raise InvalidField(f"Filesize must be between 1 and {MAX_FILESIZE:,} bytes (100 MB)")
     return value
 
 

@@ -1,16 +1,20 @@
-"""moto in server mode, one request at a time.
+"""moto in server mode, one request at a time, with the S3 behaviour moto lacks.
 
 moto's backends are not thread-safe: TransactWriteItems deep-copies the whole table
 while another request thread inserts into it ("dictionary changed size during
 iteration"). DynamoDB itself serializes nothing for us to rely on, but it never
 crashes either, so the local stack serializes requests to moto. Concurrency
 between our own handlers stays real; only the emulated AWS takes turns.
+
+Around each request, `imgpro.local.s3_events` refuses presigned POSTs that S3 would
+refuse, and turns the objects a request creates into worker invocations.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -21,25 +25,101 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+from imgpro.local.s3_events import (
+    ObjectWrite,
+    S3Error,
+    S3Notifications,
+    StoredObject,
+    WorkerEvent,
+)
+
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-class _OneAtATime:
-    def __init__(self, app: WsgiApp) -> None:
+class OneAtATime:
+    """A WSGI app around moto's: requests take turns, and S3 writes notify workers."""
+
+    def __init__(
+        self,
+        app: WsgiApp,
+        *,
+        notifications: S3Notifications | None = None,
+        lock: threading.Lock | None = None,
+    ) -> None:
         self._app = app
-        self._lock = threading.Lock()
+        self._notifications = notifications
+        self.lock = lock or threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        with self._lock:
+        # Outside the lock: a slow client's 100 MB form must not stall everyone else.
+        write = self._notifications.inspect(environ) if self._notifications else None
+        if isinstance(write, S3Error):
+            start_response(f"{write.status} {HTTPStatus(write.status).phrase}", write.headers)
+            return [write.body]
+        answered: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+            answered.append((status, headers))
+            return start_response(status, headers, *exc_info)
+
+        with self.lock:
             # Drain the response inside the lock: moto builds bodies lazily.
-            return list(self._app(environ, start_response))
+            body = list(self._app(environ, capture))
+            events = self._created(write, answered)
+        # Queued only once moto is free again: the workers' first calls are to moto.
+        if events and self._notifications is not None:
+            self._notifications.dispatch(events)
+        return body
+
+    def _created(
+        self,
+        write: ObjectWrite | None,
+        answered: list[tuple[str, list[tuple[str, str]]]],
+    ) -> list[WorkerEvent]:
+        if write is None or self._notifications is None or not answered:
+            return []
+        status, headers = answered[-1]
+        return self._notifications.created(
+            write,
+            status=int(status.split(" ", 1)[0]),
+            response_headers={name.lower(): value for name, value in headers},
+        )
+
+
+def stored_object(bucket: str, key: str) -> StoredObject | None:
+    """The object moto holds at `bucket`/`key`, read from its S3 backend directly.
+
+    Only safe while moto is locked (its backends are not thread-safe). Reaching into
+    moto beats asking it over HTTP: a HEAD from inside the lock would wait for itself.
+    """
+    from moto.s3.models import FakeKey, s3_backends
+
+    located = s3_backends.bucket_accounts.get(bucket)
+    if located is None:
+        return None
+    partition, account_id = located
+    found = s3_backends[account_id][partition].buckets.get(bucket)
+    stored = found.keys.get(key) if found is not None else None
+    if not isinstance(stored, FakeKey):  # missing, or a delete marker
+        return None
+    return StoredObject(
+        size=stored.size,
+        etag=stored.etag.strip('"'),
+        version_id=stored.version_id if found.is_versioned else None,
+    )
 
 
 class SerializedMotoServer(ThreadedMotoServer):
     """ThreadedMotoServer whose backends see one request at a time."""
 
+    def __init__(self, *, notifications: S3Notifications | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._notifications = notifications
+
     def _server_entry(self) -> None:
-        app = _OneAtATime(DomainDispatcherApplication(create_backend_app))
+        app = OneAtATime(
+            DomainDispatcherApplication(create_backend_app), notifications=self._notifications
+        )
         self._server = make_server(
             self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
         )

@@ -2,8 +2,9 @@
 
 `Gateway.dispatch` takes an `HttpRequest` and gives the `HttpResponse` the deployed
 system would: `/cdn/...` goes to the CDN emulation, everything else through route
-matching, the 10 MiB body limit and the route's handler, with the gateway's own
-errors in the API's `{"error", "code"}` shape (as `infra/api.py` configures them).
+matching, the 10 MiB body limit, Lambda's 6 MiB event limit and the route's handler,
+with the gateway's own errors in the API's `{"error", "code"}` shape (as `infra/api.py`
+configures them).
 """
 
 from __future__ import annotations
@@ -25,9 +26,16 @@ from imgpro.local.events import (
     to_http_response,
 )
 from imgpro.local.lambdas import Functions
-from imgpro.routes import GATEWAY_BODY_TOO_LARGE, GATEWAY_MAX_BODY_BYTES, ROUTES, Route
+from imgpro.routes import (
+    GATEWAY_BODY_TOO_LARGE,
+    GATEWAY_MAX_BODY_BYTES,
+    LAMBDA_MAX_EVENT_BYTES,
+    ROUTES,
+    Route,
+)
 
 MAX_BODY_BYTES = GATEWAY_MAX_BODY_BYTES
+MAX_EVENT_BYTES = LAMBDA_MAX_EVENT_BYTES
 CDN_PREFIX = "/cdn"
 
 logger = logging.getLogger("imgpro.local")
@@ -108,6 +116,12 @@ class Gateway:
         event = build_event(
             request, match, request_id=request_id, request_time_ms=int(time.time() * 1000)
         )
+        if len(json.dumps(event)) > MAX_EVENT_BYTES:
+            # Lambda refuses a synchronous payload over 6 MiB, so API Gateway answers
+            # 413 without running the function: a 4.5 MB binary upload is already over
+            # once base64-encoded. The deployed API's REQUEST_TOO_LARGE response makes
+            # that 413 this JSON.
+            return payload_too_large()
         try:
             return to_http_response(self.functions.invoke(match.route.function, event))
         except Exception:

@@ -1,8 +1,8 @@
 """The function handlers, loaded from their files and invoked as Lambda would.
 
-Each `functions/<name>/handler.py` is imported once, on its first request (a cold
-start), under a module name of its own, so two handlers never share module state
-by accident of a common file name.
+Each `functions/<name>/handler.py`, a route's or a worker's, is imported once, on its
+first invocation (a cold start), under a module name of its own, so two handlers never
+share module state by accident of a common file name.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from imgpro.local.events import ACCOUNT_ID
 INTEGRATION_TIMEOUT_MS = 29_000
 REGION = "us-east-1"
 MEMORY_LIMIT_MB = 1024
+# What infra/workers.py gives a worker: no client waits on it, and it decodes large files.
+WORKER_TIMEOUT_MS = 300_000
+WORKER_MEMORY_MB = 3008
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
@@ -56,7 +59,7 @@ class LambdaContext:
 
 
 class HandlerNotFound(FileNotFoundError):
-    """A route names a function folder without a handler file."""
+    """A route or worker names a function folder without a handler file."""
 
 
 class Functions:
@@ -76,10 +79,29 @@ class Functions:
                 self._handlers[function] = _load(self.directory / function / "handler.py")
             return self._handlers[function]
 
-    def invoke(self, function: str, event: dict[str, Any]) -> Any:
+    def invoke(
+        self,
+        function: str,
+        event: dict[str, Any],
+        *,
+        timeout_ms: int = INTEGRATION_TIMEOUT_MS,
+        memory_limit_in_mb: int = MEMORY_LIMIT_MB,
+    ) -> Any:
+        """Run the handler in folder `function` on `event`; a route's limits by default."""
         handler = self.handler(function)
-        context = LambdaContext(f"imgpro-local-{function}", aws_request_id=str(uuid.uuid4()))
+        context = LambdaContext(
+            f"imgpro-local-{function}",
+            aws_request_id=str(uuid.uuid4()),
+            timeout_ms=timeout_ms,
+            memory_limit_in_mb=memory_limit_in_mb,
+        )
         return handler(event, context)
+
+    def invoke_worker(self, function: str, event: dict[str, Any]) -> Any:
+        """Run a worker's handler (`imgpro.routes.WORKERS`) with a worker's limits."""
+        return self.invoke(
+            function, event, timeout_ms=WORKER_TIMEOUT_MS, memory_limit_in_mb=WORKER_MEMORY_MB
+        )
 
 
 def _load(path: Path) -> Handler:

@@ -18,6 +18,8 @@ from imgpro import config
 
 if TYPE_CHECKING:
     from imgpro.local.aws import SerializedMotoServer
+    from imgpro.local.lambdas import Functions
+    from imgpro.local.s3_events import S3Notifications
     from imgpro.local.server import LocalHttpServer
     from imgpro.teams import IssuedToken
 
@@ -107,6 +109,8 @@ class LocalStack:
         self.aws_endpoint = ""
         self.tokens: list[IssuedToken] = []
         self._moto: SerializedMotoServer | None = None
+        self._functions: Functions | None = None
+        self._notifications: S3Notifications | None = None
         self._http: LocalHttpServer | None = None
         self._serving: threading.Thread | None = None
         self._saved_environment: dict[str, str | None] = {}
@@ -130,6 +134,10 @@ class LocalStack:
                 self._serving = None
             self._http.server_close()
             self._http = None
+        if self._notifications is not None:
+            # Before moto stops: a worker still running needs it to finish cleanly.
+            self._notifications.shutdown()
+            self._notifications = None
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
@@ -143,7 +151,10 @@ class LocalStack:
         self.stop()
 
     def _start_moto(self) -> None:
-        from imgpro.local.aws import SerializedMotoServer
+        from imgpro.local.aws import SerializedMotoServer, stored_object
+        from imgpro.local.lambdas import Functions
+        from imgpro.local.s3_events import S3Notifications
+        from imgpro.routes import WORKERS
 
         if self.options.aws_port:
             # The moto server binds in its own thread and would wait forever for a
@@ -151,8 +162,20 @@ class LocalStack:
             _check_free(LOOPBACK, self.options.aws_port)
         # moto's werkzeug server logs every request; the handlers' own logs matter more.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # One set of loaded handlers for the routes and the workers, as one process
+        # serves both; S3 writes to the bucket reach the workers through moto.
+        self._functions = Functions(self.options.functions_dir)
+        self._notifications = S3Notifications(
+            bucket=BUCKET,
+            workers=WORKERS,
+            invoke=self._functions.invoke_worker,
+            lookup=stored_object,
+        )
         self._moto = SerializedMotoServer(
-            ip_address=LOOPBACK, port=self.options.aws_port, verbose=False
+            ip_address=LOOPBACK,
+            port=self.options.aws_port,
+            verbose=False,
+            notifications=self._notifications,
         )
         self._moto.start()
         _, port = self._moto.get_host_and_port()
@@ -160,10 +183,10 @@ class LocalStack:
 
     def _bind_http(self) -> None:
         from imgpro.local.gateway import Gateway
-        from imgpro.local.lambdas import Functions
         from imgpro.local.server import LocalHttpServer
 
-        gateway = Gateway(Functions(self.options.functions_dir))
+        assert self._functions is not None
+        gateway = Gateway(self._functions)
         # Bound before the environment is set: with --port 0 the CDN base URL
         # needs the port the system picked.
         address = (self.options.host, self.options.port)

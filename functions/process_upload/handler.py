@@ -1,0 +1,9 @@
+"""S3 ObjectCreated on incoming/ : process a large upload into stored media."""
+
+from typing import Any
+
+from imgpro.processing import handle_s3_event
+
+
+def handler(event: dict[str, Any], context: Any) -> None:
+    handle_s3_event(event)

@@ -1,0 +1,148 @@
+"""From uploaded bytes to the bytes we store: plan from headers, then do the pixel work.
+
+Planning (`prepare`) reads only headers and container structure, so hostile input
+is refused before anything expensive runs; the pixel work lives in `raster`.
+JPEG, PNG, GIF and WebP are stored as-is (GPS removed) unless they exceed the
+limits; SVG is sanitized; every other accepted format becomes WebP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from imgpro.imaging import formats, limits
+from imgpro.imaging.formats import ImageFormat
+from imgpro.validation import InvalidField
+
+# Markup that makes a file something else besides an image: a browser or an
+# interpreter that sniffs it would run it. Each is 6+ bytes so that compressed pixel
+# data, which is close to random, matches one by chance about never (short markers
+# like "<svg" would hit about one 50 MB photo in ten).
+_MARKUP = (
+    b"<script",
+    b"<iframe",
+    b"<object",
+    b"<embed",
+    b"<html>",
+    b"<html ",
+    b"<body>",
+    b"<?php ",
+    b"<?php\n",
+    b"<?php\r",
+    b"javascript:",
+)
+_PADDING = b"\x00\r\n\t "
+
+
+@dataclass(frozen=True)
+class Prepared:
+    data: bytes
+    format: ImageFormat
+    width: int
+    """As displayed: EXIF orientation applied."""
+    height: int
+
+
+def prepare(data: bytes) -> Prepared:
+    """The bytes to store for an upload, and what they are. Raises InvalidField."""
+    if not data:
+        raise InvalidField("The file is empty")
+    if len(data) > limits.MAX_UPLOAD_BYTES:
+        raise InvalidField("The file is larger than 100 MB")
+    fmt = formats.detect(data[: formats.HEAD_BYTES])
+    if fmt is None:
+        raise InvalidField("The file is not an image in a supported format")
+    if fmt in formats.REFUSED:
+        raise InvalidField(f"{fmt.name} files are not accepted; convert to PNG or JPEG first")
+    if fmt is formats.SVG:
+        from imgpro.imaging.svg import sanitize_svg
+
+        clean = sanitize_svg(data)
+        return Prepared(clean.data, fmt, clean.width, clean.height)
+    if fmt in formats.STORED_AS_IS:
+        return _as_is(fmt, data)
+    from imgpro.imaging import raster
+
+    image = raster.convert_to_webp(fmt, data)
+    return Prepared(image.data, formats.WEBP, image.width, image.height)
+
+
+def _as_is(fmt: ImageFormat, data: bytes) -> Prepared:
+    from imgpro.imaging import raster
+    from imgpro.imaging.containers import inspect_container
+    from imgpro.imaging.exif import without_gps
+
+    container = inspect_container(fmt, data)
+    _refuse_extra_data(fmt, data, container.end)
+    image = data[: container.end]
+    _refuse_markup(fmt, image)
+    header = raster.read_header(fmt, image)
+    check_budget(fmt, header.width, header.height, container.frames)
+    swap = container.orientation in (5, 6, 7, 8)
+    if limits.fitted(header.width, header.height) != (header.width, header.height):
+        resized = raster.downscale(fmt, image, frames=container.frames)
+        width, height = resized.width, resized.height
+        stored = resized.data
+    else:
+        raster.verify(fmt, image, frames=container.frames)
+        width, height = header.width, header.height
+        stored = without_gps(fmt, image, container)
+    return Prepared(stored, fmt, *((height, width) if swap else (width, height)))
+
+
+def check_budget(fmt: ImageFormat, width: int, height: int, frames: int = 1) -> None:
+    """Refuse, from the header alone, what no legitimate upload within our limits can be."""
+    if width <= 0 or height <= 0:
+        raise InvalidField(f"The {fmt.name} image has no pixels")
+    if max(width, height) > limits.MAX_INPUT_SIDE or width * height > limits.MAX_INPUT_PIXELS:
+        raise InvalidField(
+            f"The {fmt.name} image is {width}x{height} pixels; images over "
+            f"{limits.MAX_INPUT_PIXELS // 1_000_000} megapixels are refused as decompression bombs"
+        )
+    if frames > limits.MAX_FRAMES:
+        raise InvalidField(
+            f"The animation has {frames} frames; at most {limits.MAX_FRAMES} are accepted"
+        )
+    if frames > 1 and frames * width * height > limits.MAX_ANIMATION_PIXELS:
+        raise InvalidField(
+            f"The animation has {frames} frames of {width}x{height} pixels; at most "
+            f"{limits.MAX_ANIMATION_PIXELS // 1_000_000} megapixels over all frames are accepted"
+        )
+
+
+def _refuse_extra_data(fmt: ImageFormat, data: bytes, end: int) -> None:
+    """Data after the image's end is refused, except what phones put there on purpose.
+
+    Ultra HDR and gain-map JPEGs (MPF) append further JPEGs, Motion Photos an MP4,
+    Samsung a tagged trailer: refusing those would refuse most new phone photos. They
+    are cut off with the rest (so a Motion Photo's video, with its own location data,
+    is not stored); anything else after the end is a polyglot and refused.
+    """
+    extra = data[end:]
+    if not extra.strip(_PADDING) or (fmt is formats.JPEG and _phone_trailer(extra)):
+        return
+    if extra.strip(_PADDING):
+        raise InvalidField(
+            f"The file has {len(extra):,} bytes after the end of the {fmt.name} image, so it is "
+            f"not a clean {fmt.name} (a polyglot, or an image with a video or archive attached); "
+            f"export it as a plain {fmt.name}"
+        )
+
+
+def _phone_trailer(extra: bytes) -> bool:
+    body = extra.lstrip(_PADDING)
+    return (
+        body.startswith(b"\xff\xd8\xff")  # MPF: gain map, depth map, second frame
+        or extra[4:8] == b"ftyp"  # Motion Photo: an MP4 right after the still
+        or extra.rstrip(_PADDING).endswith(b"SEFT")  # Samsung's trailer index
+    )
+
+
+def _refuse_markup(fmt: ImageFormat, image: bytes) -> None:
+    lowered = image.lower()
+    for marker in _MARKUP:
+        if marker in lowered:
+            raise InvalidField(
+                f"The {fmt.name} file carries embedded markup ({marker.decode()}...); "
+                "images with scripts or HTML inside are refused"
+            )
