@@ -13,6 +13,28 @@ TABLE = "imgpro-test"
 BUCKET = "imgpro-test"
 CDN = "https://cdn.example.test"
 
+SIGNING_KEY_ID = "K2TESTKEYID"
+
+
+def signing_key_pair() -> tuple[str, str]:
+    """A fresh RSA key pair (PEM private, PEM public) for CloudFront-style signed URLs."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
 TOKENS = {
     "acme": "acme-full-secret",
     "acme-read": "acme-read-secret",
@@ -29,8 +51,12 @@ def aws_settings() -> Iterator[None]:
 
     from imgpro import clients
 
+    private_pem, public_pem = signing_key_pair()
     with pytest.MonkeyPatch.context() as patch:
         for key, value in {
+            config.SIGNING_KEY_ID: SIGNING_KEY_ID,
+            config.SIGNING_PRIVATE_KEY: private_pem,
+            config.SIGNING_PUBLIC_KEY: public_pem,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": "us-east-1",

@@ -69,8 +69,20 @@ class LocalStackProcess:
 
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
-    logs = tmp_path_factory.mktemp("local-stack")
-    stack = _start(logs)
+    yield from _running_stack(tmp_path_factory.mktemp("local-stack"))
+
+
+@pytest.fixture(scope="module")
+def short_lived_urls_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LocalStackProcess]:
+    """A second stack whose signed URLs expire after 2 seconds, to watch them expire."""
+    logs = tmp_path_factory.mktemp("short-lived-urls")
+    yield from _running_stack(logs, env={"IMGPRO_SIGNED_URL_TTL_SECONDS": "2"})
+
+
+def _running_stack(logs: Path, env: dict[str, str] | None = None) -> Iterator[LocalStackProcess]:
+    stack = _start(logs, env or {})
     try:
         _wait_until_announced(stack)
         _wait_until_ready(stack)
@@ -97,7 +109,7 @@ def _local_stack_logged_no_traceback(request: pytest.FixtureRequest) -> Iterator
         pytest.fail(f"the local stack logged a traceback during this test:\n{logged[-8000:]}")
 
 
-def _start(logs: Path) -> LocalStackProcess:
+def _start(logs: Path, env: dict[str, str]) -> LocalStackProcess:
     stdout_path, stderr_path = logs / "stdout.log", logs / "stderr.log"
     # Files, not pipes: nobody reads a pipe once the stack is up, and a full pipe
     # would block the stack's logging mid-request.
@@ -107,7 +119,7 @@ def _start(logs: Path) -> LocalStackProcess:
             cwd=REPO,
             stdout=stdout,
             stderr=stderr,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
         )
     return LocalStackProcess(process=process, stdout_path=stdout_path, stderr_path=stderr_path)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, urlsplit
 
 import boto3
 import pytest
@@ -72,8 +72,8 @@ def test_a_processed_upload_becomes_ready_with_its_fields(api) -> None:
     body = api.get(f"/v1/media/{uid}", token="acme").json()
     assert "status" not in body
     assert (body["width"], body["height"]) == (300, 200)
-    assert body["name"] == "big.webp" and body["src"].endswith(f"/{uid}.webp")
-    assert _keys() == [f"o/{uid}.webp"]
+    assert body["name"] == "big.webp" and urlsplit(body["src"]).path.endswith(f"/{uid}.webp")
+    assert _keys() == [f"private/o/{uid}.webp"]
 
 
 def test_an_upload_that_is_not_an_image_ends_failed(api) -> None:
@@ -99,7 +99,7 @@ def test_a_repeated_event_changes_nothing(api) -> None:
     first = api.get(f"/v1/media/{uid}", token="acme").json()
     _land(uid, images.jpeg())  # a late or duplicate event with other bytes
     assert api.get(f"/v1/media/{uid}", token="acme").json() == first
-    assert _keys() == [f"o/{uid}.png"]
+    assert _keys() == [f"private/o/{uid}.png"]
 
 
 def test_an_upload_for_deleted_media_is_discarded(api) -> None:

@@ -6,6 +6,7 @@ import boto3
 import pytest
 
 from tests.conftest import BUCKET
+from tests.support.images import stored_key
 from tests.support.svg_payloads import PAYLOADS, assert_inert
 
 
@@ -17,7 +18,7 @@ def test_a_hostile_svg_is_refused_or_stored_inert(api, name, payload) -> None:
         return
     assert response.status == 201, response
     body = response.json()
-    stored = boto3.client("s3").get_object(Bucket=BUCKET, Key=f"o/{body['id']}.svg")
+    stored = boto3.client("s3").get_object(Bucket=BUCKET, Key=stored_key(body))
     assert stored["ContentType"] == "image/svg+xml"
     assert_inert(stored["Body"].read())
 
@@ -30,6 +31,6 @@ def test_an_svg_keeps_its_drawing_and_reports_its_size(api) -> None:
     )
     body = api.upload("acme", svg, filename="logo.svg").json()
     assert (body["width"], body["height"], body["name"]) == (120, 60, "logo.svg")
-    stored = boto3.client("s3").get_object(Bucket=BUCKET, Key=f"o/{body['id']}.svg")
+    stored = boto3.client("s3").get_object(Bucket=BUCKET, Key=stored_key(body))
     data = stored["Body"].read()
     assert b"<rect" in data and b".st0" in data and body["filesize"] == len(data)

@@ -132,3 +132,24 @@ def gif_canvas(width: int, height: int, frames: int) -> bytes:
         out += b"\x02\x02\x44\x01\x00"  # LZW: min code size 2, one sub-block
     out += b"\x3b"
     return bytes(out)
+
+
+def stored_key(body: dict) -> str:
+    """The S3 key of a media object's original: private media lives under private/."""
+    ext = body["src"].split("?")[0].rsplit(".", 1)[-1]
+    return f"{'' if 'url' in body else 'private/'}o/{body['id']}.{ext}"
+
+
+def photo(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
+    """A photo-like image: small noise upscaled, so it compresses like a real photo
+    (pure noise would make a 2,800 px PNG bigger than a direct upload may be)."""
+    seed = noise((max(1, size[0] // 16), max(1, size[1] // 16)), mode)
+    return seed.resize(size, Image.Resampling.BICUBIC)
+
+
+def gradient(size: tuple[int, int], mode: str = "RGBA") -> Image.Image:
+    """Smooth gradients in every channel (alpha too): tiny as PNG, at any size."""
+    ramp = Image.linear_gradient("L").resize(size)
+    across = ramp.transpose(Image.Transpose.ROTATE_90).resize(size)
+    bands = (ramp, across, ramp, across)[: len(mode)]
+    return Image.merge(mode, bands)

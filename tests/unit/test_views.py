@@ -7,6 +7,9 @@ import pytest
 from imgpro import config
 from imgpro.media import Media
 from imgpro.views import media_json
+from tests.conftest import signing_key_pair
+
+_KEYS = signing_key_pair()
 
 
 @pytest.fixture(autouse=True)
@@ -15,6 +18,10 @@ def _settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(config.BUCKET_NAME, "b")
     monkeypatch.setenv(config.CDN_BASE_URL, "https://cdn.test/")
     monkeypatch.delenv(config.SHARE_BASE_URL, raising=False)
+    private_pem, public_pem = _KEYS
+    monkeypatch.setenv(config.SIGNING_KEY_ID, "K2VIEWS")
+    monkeypatch.setenv(config.SIGNING_PRIVATE_KEY, private_pem)
+    monkeypatch.setenv(config.SIGNING_PUBLIC_KEY, public_pem)
     config.settings.cache_clear()
     yield
     config.settings.cache_clear()
@@ -37,13 +44,35 @@ def _media(**kw) -> Media:
 
 
 def test_ready_private_media_has_only_the_core_fields() -> None:
-    assert media_json(_media(), api_base_url="https://api.test") == {
-        "id": "abc123",
-        "name": "p.jpg",
-        "src": "https://cdn.test/abc123.jpg",
-        "width": 2,
-        "height": 3,
-        "filesize": 4,
+    body = media_json(_media(), api_base_url="https://api.test")
+    assert list(body) == ["id", "name", "src", "width", "height", "filesize"]
+    assert body["src"].startswith("https://cdn.test/private/abc123.jpg?Expires=")
+    assert body["src"].endswith("&Key-Pair-Id=K2VIEWS")
+
+
+def test_public_media_has_a_stable_unsigned_src() -> None:
+    body = media_json(_media(is_public=True), api_base_url="https://api.test")
+    assert body["src"] == "https://cdn.test/abc123.jpg"
+
+
+def test_sizes_list_the_variants_made_with_their_own_src() -> None:
+    from imgpro.media import SizeVariant
+
+    sizes = (SizeVariant("s", 320, 240, 999, "webp"), SizeVariant("xl", 1920, 1440, 9, "jpg"))
+    body = media_json(_media(is_public=True, sizes=sizes), api_base_url="x")
+    assert body["sizes"] == {
+        "s": {
+            "src": "https://cdn.test/abc123.jpg?size=s",
+            "width": 320,
+            "height": 240,
+            "filesize": 999,
+        },
+        "xl": {
+            "src": "https://cdn.test/abc123.jpg?size=xl",
+            "width": 1920,
+            "height": 1440,
+            "filesize": 9,
+        },
     }
 
 

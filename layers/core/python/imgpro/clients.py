@@ -45,6 +45,8 @@ def reset() -> None:
     settings.cache_clear()
     s3.cache_clear()
     bind_table.cache_clear()
-    from imgpro import idempotency
+    from imgpro import cdn, idempotency, signing
 
     idempotency._idempotent_runner.cache_clear()
+    signing.reset()
+    cdn._cloudfront.cache_clear()

@@ -18,6 +18,18 @@ CDN_BASE_URL = "IMGPRO_CDN_BASE_URL"
 SHARE_BASE_URL = "IMGPRO_SHARE_BASE_URL"
 MAX_DIRECT_UPLOAD_BYTES = "IMGPRO_MAX_DIRECT_UPLOAD_BYTES"
 IDEMPOTENCY_TTL_SECONDS = "IMGPRO_IDEMPOTENCY_TTL_SECONDS"
+# CloudFront: invalidations when media goes private or is deleted (unset locally,
+# where nothing caches), and signed URLs for private media.
+DISTRIBUTION_ID = "IMGPRO_DISTRIBUTION_ID"
+SIGNING_KEY_ID = "IMGPRO_SIGNING_KEY_ID"
+"""The CloudFront public key's id: the `Key-Pair-Id` of every signed URL."""
+SIGNING_KEY_PARAMETER = "IMGPRO_SIGNING_KEY_PARAMETER"
+"""Name of the SSM SecureString holding the private key (PEM), in AWS."""
+SIGNING_PRIVATE_KEY = "IMGPRO_SIGNING_PRIVATE_KEY"
+"""The private key itself (PEM), where there is no SSM: the local stack and tests."""
+SIGNING_PUBLIC_KEY = "IMGPRO_SIGNING_PUBLIC_KEY"
+"""The public key (PEM), for the local stack's CDN to verify signatures as CloudFront does."""
+SIGNED_URL_TTL_SECONDS = "IMGPRO_SIGNED_URL_TTL_SECONDS"
 # Read by the rate-limit and URL-import features; the local stack sets them from
 # --rate-limit and --allow-import-from.
 RATE_LIMIT = "IMGPRO_RATE_LIMIT"
@@ -43,6 +55,12 @@ class Settings:
     """Base of every `url`; None means "this API's own base URL" (GET /{uid})."""
     max_direct_upload_bytes: int
     idempotency_ttl_seconds: int
+    distribution_id: str | None = None
+    signing_key_id: str | None = None
+    signing_key_parameter: str | None = None
+    signing_private_key: str | None = None
+    signing_public_key: str | None = None
+    signed_url_ttl_seconds: int = 3600
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> Settings:
@@ -55,6 +73,12 @@ class Settings:
                 env, MAX_DIRECT_UPLOAD_BYTES, DEFAULT_MAX_DIRECT_UPLOAD_BYTES
             ),
             idempotency_ttl_seconds=_integer(env, IDEMPOTENCY_TTL_SECONDS, 24 * 3600),
+            distribution_id=env.get(DISTRIBUTION_ID) or None,
+            signing_key_id=env.get(SIGNING_KEY_ID) or None,
+            signing_key_parameter=env.get(SIGNING_KEY_PARAMETER) or None,
+            signing_private_key=env.get(SIGNING_PRIVATE_KEY) or None,
+            signing_public_key=env.get(SIGNING_PUBLIC_KEY) or None,
+            signed_url_ttl_seconds=_integer(env, SIGNED_URL_TTL_SECONDS, 3600),
         )
 
 

@@ -1,8 +1,13 @@
-"""Serving image bytes on CDN paths: what CloudFront + S3 answer in AWS, and what
-the local stack answers under `/cdn`.
+"""Serving image bytes: the CDN's two halves, in the same code for AWS and the local stack.
 
-`/<uid>.<ext>` serves the stored original of live, ready media. Size variants and
-signed URLs for private media extend this module.
+- `from_origin(key_path)` is what the resize function answers when CloudFront falls
+  over to it because S3 has no object at that key: for a variant, it makes it from
+  the original (one decode, one resample), stores it where S3 will have it next time,
+  records it on the media item (so `sizes` shows it), and returns it.
+- `deliver(path, query, headers)` is the viewer side, for the local stack only:
+  what the CloudFront Function (infra/cdn_function.js) and the behaviors do in
+  AWS: check a private URL's signature, pick the size and format, map the URL to
+  its S3 key, serve the object, or fall over to `from_origin`.
 """
 
 from __future__ import annotations
@@ -10,13 +15,25 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from imgpro import media, storage
 from imgpro.imaging.formats import IMAGE_CSP
 
-_ORIGINAL = re.compile(r"^/([A-Za-z0-9]{1,64})\.([a-z0-9]{2,5})$")
-PUBLIC_CACHE = "public, max-age=31536000, immutable"
-PRIVATE_CACHE = "private, max-age=3600"
+SIZE_NAMES = ("s", "m", "l", "xl", "xxl")
+_VIEWER = re.compile(r"/(?P<private>private/)?(?P<uid>[a-z0-9]{12})\.(?P<ext>jpg|png|gif|webp|svg)")
+_ORIGIN = re.compile(
+    r"/(?P<private>private/)?(?:o/(?P<uid>[a-z0-9]{12})\.(?P<ext>jpg|png|gif|webp|svg)"
+    r"|v/(?P<vuid>[a-z0-9]{12})/(?P<size>s|m|l|xl|xxl)\.(?P<fmt>jpg|png|gif|webp|svg))"
+)
+_CONTENT_TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "svg": "image/svg+xml",
+}
+_SIGNING_PARAMETERS = ("Expires", "Signature", "Key-Pair-Id")
 
 
 @dataclass(frozen=True)
@@ -26,34 +43,132 @@ class Delivery:
     body: bytes = b""
 
 
-_NOT_FOUND = Delivery(404, {"Content-Type": "text/plain; charset=utf-8"}, b"Not found\n")
+def _error(status: int, message: str) -> Delivery:
+    return Delivery(status, {"Content-Type": "text/plain; charset=utf-8"}, f"{message}\n".encode())
+
+
+_NOT_FOUND = _error(404, "Not found")
+
+
+# --- the viewer side (the local stack's CDN) --------------------------------------------
 
 
 def deliver(path: str, query: Mapping[str, str], headers: Mapping[str, str]) -> Delivery:
-    match = _ORIGINAL.fullmatch(path)
+    match = _VIEWER.fullmatch(path)
     if not match:
         return _NOT_FOUND
-    uid, ext = match.groups()
-    found = media.find_live(uid)
-    if found is None or found.status != media.READY or found.ext != ext or not found.object_key:
-        return _NOT_FOUND
-    stored = storage.get_object(found.object_key)
+    size = query.get("size")
+    if size is not None and size not in SIZE_NAMES:
+        return _error(400, "size must be one of s, m, l, xl, xxl")
+    private = bool(match["private"])
+    if private and not _signed(path, query):
+        return _error(403, "Missing or invalid signature")
+    key_path = cdn_key_path(
+        uid=match["uid"],
+        ext=match["ext"],
+        private=private,
+        size=size,
+        accepts_webp="image/webp" in _header(headers, "accept"),
+    )
+    stored = storage.get_object(key_path.lstrip("/"))
     if stored is None:
+        return from_origin(key_path)
+    if stored.etag and stored.etag in _header(headers, "if-none-match"):
+        return Delivery(304, {"ETag": stored.etag})
+    return _image(stored.body, stored.content_type, private=private, etag=stored.etag)
+
+
+def cdn_key_path(*, uid: str, ext: str, private: bool, size: str | None, accepts_webp: bool) -> str:
+    """The S3 key path a viewer URL maps to; the same rules as infra/cdn_function.js.
+
+    The cache key is this path only: size and format normalized, no raw Accept header.
+    SVG has no variants (it is vectors): every size is the original.
+    """
+    prefix = "/private" if private else ""
+    if size is None or ext == "svg":
+        return f"{prefix}/o/{uid}.{ext}"
+    fmt = "webp" if accepts_webp else ext
+    return f"{prefix}/v/{uid}/{size}.{fmt}"
+
+
+def _signed(path: str, query: Mapping[str, str]) -> bool:
+    from imgpro import signing
+    from imgpro.config import settings
+
+    if not all(name in query for name in _SIGNING_PARAMETERS):
+        return False
+    # The parameters in the order the signer wrote them: the canned policy's resource is
+    # the URL without them, which must be rebuilt byte for byte.
+    others = [(name, value) for name, value in query.items() if name not in _SIGNING_PARAMETERS]
+    signed = [(name, query[name]) for name in _SIGNING_PARAMETERS]
+    url = f"{settings().cdn_base_url}{path}?{urlencode(others + signed, safe='~')}"
+    return signing.verify(url)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    return next((value for key, value in headers.items() if key.lower() == name), "")
+
+
+# --- the origin side (the resize function) -------------------------------------------------
+
+
+def from_origin(key_path: str) -> Delivery:
+    """Answer for an S3 key the bucket did not have: a variant to make, or an original
+    still being moved between the public and private sides."""
+    match = _ORIGIN.fullmatch(key_path)
+    if not match:
         return _NOT_FOUND
-    etag = stored.etag
-    if etag and _matches(headers, etag):
-        return Delivery(304, {"ETag": etag})
+    uid = match["uid"] or match["vuid"]
+    found = media.find_live(uid)
+    private = bool(match["private"])
+    # A URL of the other side (a public URL of media made private) serves nothing.
+    if found is None or found.status != media.READY or found.is_public == private:
+        return _NOT_FOUND
+    if not found.object_key or not found.ext:
+        return _NOT_FOUND
+    if match["uid"] and match["ext"] != found.ext:
+        return _NOT_FOUND
+    original = storage.get_object(found.object_key, denied_means_missing=True)
+    if original is None:
+        return _NOT_FOUND
+    if match["uid"] or found.ext == "svg":
+        return _image(original.body, original.content_type, private=private, etag=original.etag)
+    fmt = match["fmt"]
+    if fmt not in ("webp", found.ext):
+        return _NOT_FOUND
+    return _make_variant(found, original.body, match["size"], fmt, private=private)
+
+
+def _make_variant(
+    found: media.Media, data: bytes, size: str, fmt: str, *, private: bool
+) -> Delivery:
+    from imgpro.imaging import formats
+    from imgpro.imaging.variants import render
+
+    by_ext = {f.ext: f for f in formats.STORED_AS_IS}
+    variant = render(data, by_ext[found.ext], size, output=by_ext[fmt])
+    content_type = _CONTENT_TYPES[fmt]
+    storage.put_variant(
+        storage.variant_key(found.uid, size, fmt, private=private),
+        variant.data,
+        content_type=content_type,
+        private=private,
+    )
+    media.record_variant(
+        found.uid,
+        media.SizeVariant(size, variant.width, variant.height, len(variant.data), fmt),
+    )
+    return _image(variant.data, content_type, private=private)
+
+
+def _image(body: bytes, content_type: str, *, private: bool, etag: str = "") -> Delivery:
     headers = {
-        "Content-Type": stored.content_type,
-        "Content-Length": str(stored.size),
-        "ETag": etag,
-        "Cache-Control": PUBLIC_CACHE if found.is_public else PRIVATE_CACHE,
+        "Content-Type": content_type,
+        "Content-Length": str(len(body)),
+        "Cache-Control": storage.cache_control(private=private),
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": IMAGE_CSP,
     }
-    return Delivery(200, headers, stored.body)
-
-
-def _matches(headers: Mapping[str, str], etag: str) -> bool:
-    wanted = next((v for k, v in headers.items() if k.lower() == "if-none-match"), None)
-    return wanted is not None and etag in [tag.strip() for tag in wanted.split(",")]
+    if etag:
+        headers["ETag"] = etag
+    return Delivery(200, headers, body)

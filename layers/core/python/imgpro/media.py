@@ -51,6 +51,15 @@ MAX_LINKS_EXAMINED = 1000
 
 
 @dataclass(frozen=True)
+class SizeVariant:
+    size: str
+    width: int
+    height: int
+    filesize: int
+    format: str
+
+
+@dataclass(frozen=True)
 class Media:
     uid: str
     team_id: str
@@ -67,6 +76,8 @@ class Media:
     description: str | None = None
     tags: tuple[str, ...] = ()
     expires_at: int | None = None
+    sizes: tuple[SizeVariant, ...] = ()
+    """The variants made so far, in the seed's order (s, m, l, xl, xxl)."""
 
     @property
     def cursor(self) -> str:
@@ -133,7 +144,7 @@ def create(team_id: str, new: NewMedia) -> Media:
     uid = new_uid()
     created_ms = int(time.time() * 1000)
     expires_at = created_ms // 1000 + new.ttl_seconds if new.ttl_seconds else None
-    key = storage.original_key(uid, new.ext)
+    key = storage.original_key(uid, new.ext, private=not new.is_public)
     digest = hashlib.sha256(new.data).digest()
     storage.put_original(
         key,
@@ -141,6 +152,7 @@ def create(team_id: str, new: NewMedia) -> Media:
         content_type=new.content_type,
         checksum_sha256_b64=base64.b64encode(digest).decode(),
         ephemeral=expires_at is not None,
+        private=not new.is_public,
     )
     item = MediaItem(
         media_pk(uid),
@@ -246,7 +258,7 @@ def finish_pending(uid: str, image: StoredImage) -> Media | None:
         item = _load(uid)
         if item is None or item.status != PROCESSING:
             return None
-        key = storage.original_key(uid, image.ext)
+        key = storage.original_key(uid, image.ext, private=not item.is_public)
         digest = hashlib.sha256(image.data).digest()
         storage.put_original(
             key,
@@ -254,6 +266,7 @@ def finish_pending(uid: str, image: StoredImage) -> Media | None:
             content_type=image.content_type,
             checksum_sha256_b64=base64.b64encode(digest).decode(),
             ephemeral=item.expires_at is not None,
+            private=not item.is_public,
         )
         previous = item.updated_ms
         item.status = READY
@@ -501,7 +514,9 @@ def update(uid: str, changes: Changes, *, team_id: str, loaded: MediaItem | None
         new_tags = _apply_tag_change(item, changes)
         if len(new_tags) > MAX_TAGS:
             raise ValidationFailed.field("tags", f"Maximum {MAX_TAGS} tags allowed")
+        was_public = bool(item.is_public)
         if _write_changes(item, changes, new_tags):
+            _apply_visibility(item, was_public)
             return _to_media(item)
     raise Conflict("The media kept changing under concurrent updates; retry the request")
 
@@ -547,22 +562,37 @@ def _keys(tags: Iterable[str]) -> set[str]:
 
 
 def _write_changes(item: MediaItem, changes: Changes, new_tags: list[str]) -> bool:
-    """Write the item and its tag links together; False when someone else wrote first."""
+    """Write the item and its tag links together; False when someone else wrote first.
+
+    An update of the changed attributes, not a save of the whole item: the resize
+    function records variants on the same item at any time, and a save would erase
+    a record it made after our read.
+    """
     old_keys = _keys(item.tags or ())
     new_keys = _keys(new_tags)
     previous_updated = item.updated_ms
+    actions = []
     if changes.name is not None:
         item.name = changes.name
+        actions.append(MediaItem.name.set(changes.name))
     if changes.description is not None:
         item.description = changes.description or None
+        actions.append(
+            MediaItem.description.set(item.description)
+            if item.description
+            else MediaItem.description.remove()
+        )
     if changes.is_public is not None:
         item.is_public = changes.is_public
+        actions.append(MediaItem.is_public.set(changes.is_public))
     item.tags = new_tags or None
+    actions.append(MediaItem.tags.set(new_tags) if new_tags else MediaItem.tags.remove())
     item.updated_ms = max(int(time.time() * 1000), int(previous_updated) + 1)
+    actions.append(MediaItem.updated_ms.set(item.updated_ms))
     try:
         with TransactWrite(connection=_connection()) as tx:
             # Optimistic lock: tag links must match the tags of the version we read.
-            tx.save(item, condition=MediaItem.updated_ms == previous_updated)
+            tx.update(item, actions=actions, condition=MediaItem.updated_ms == previous_updated)
             for key in old_keys - new_keys:
                 tx.delete(TagLink(item.pk, tag_sk(key)))
             for tag in new_tags:
@@ -573,6 +603,23 @@ def _write_changes(item: MediaItem, changes: Changes, new_tags: list[str]) -> bo
             return False
         raise
     return True
+
+
+def _apply_visibility(item: MediaItem, was_public: bool) -> None:
+    """After a visibility change: move the objects to the side CloudFront serves them
+    from, point the record at the moved original, and drop what the CDN cached."""
+    if bool(item.is_public) == was_public or not item.object_key:
+        return
+    from imgpro import cdn
+
+    moved = storage.move_media_objects(item.uid, item.object_key, private=not item.is_public)
+    try:
+        item.update(actions=[MediaItem.object_key.set(moved)], condition=MediaItem.pk.exists())
+    except UpdateError as exc:
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+    item.object_key = moved
+    cdn.invalidate([item.uid])
 
 
 # --- delete ---------------------------------------------------------------------------
@@ -621,14 +668,19 @@ def _delete_records(uid: str, team_id: str, item: MediaItem | None) -> MediaItem
 
 
 def _delete_objects(items: Sequence[MediaItem]) -> None:
-    """Delete the objects of media whose records are gone.
+    """Delete the objects of media whose records are gone, and drop them from the CDN.
 
     The delete has happened once the records are gone, so a failure here must not
     turn it into an error the client would retry (and get a 404 for); the objects
     are logged for the orphan sweeper instead.
     """
+    if not items:
+        return
+    from imgpro import cdn
+
     try:
         storage.delete_media_objects((item.uid, item.object_key) for item in items)
+        cdn.invalidate([item.uid for item in items])
     except Exception:
         logger.exception(
             "media deleted but its objects were not: %s", ", ".join(i.uid for i in items)
@@ -672,4 +724,29 @@ def _to_media(item: MediaItem) -> Media:
         description=item.description,
         tags=tuple(item.tags or ()),
         expires_at=_int(item.expires_at),
+        sizes=tuple(
+            SizeVariant(size, int(v["w"]), int(v["h"]), int(v["b"]), str(v["f"]))
+            for size in SIZE_NAMES
+            if (v := _variant_map(item, size)) is not None
+        ),
     )
+
+
+SIZE_NAMES = ("s", "m", "l", "xl", "xxl")
+
+
+def _variant_map(item: MediaItem, size: str) -> dict | None:
+    value = getattr(item, f"v_{size}")
+    return None if value is None else value.as_dict()
+
+
+def record_variant(uid: str, variant: SizeVariant) -> None:
+    """Note that a variant exists (for `sizes`); a no-op when the media is gone."""
+    item = MediaItem(media_pk(uid), META)
+    attribute = getattr(MediaItem, f"v_{variant.size}")
+    value = {"w": variant.width, "h": variant.height, "b": variant.filesize, "f": variant.format}
+    try:
+        item.update(actions=[attribute.set(value)], condition=MediaItem.pk.exists())
+    except UpdateError as exc:
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise

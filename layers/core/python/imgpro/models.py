@@ -17,6 +17,7 @@ from __future__ import annotations
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
 )
@@ -99,6 +100,15 @@ class MediaItem(Model):
     created_ms = NumberAttribute()
     updated_ms = NumberAttribute()
     expires_at = NumberAttribute(null=True)
+    # One attribute per size variant ({"w", "h", "b", "f"}: width, height, bytes,
+    # format), written by the resize function when it first makes that variant.
+    # Flat attributes rather than one map: each is SET on its own, with no
+    # read-modify-write and no "map must exist first" round trip.
+    v_s = MapAttribute(null=True)
+    v_m = MapAttribute(null=True)
+    v_l = MapAttribute(null=True)
+    v_xl = MapAttribute(null=True)
+    v_xxl = MapAttribute(null=True)
 
 
 class TagLink(Model):

@@ -1,8 +1,10 @@
-"""S3 object keys and object I/O for originals (and, later, their variants).
+"""S3 object keys and object I/O for originals and their variants.
 
-`o/<uid>.<ext>` holds the stored original; `v/<uid>/...` its variants. Ephemeral
-objects carry the `ephemeral=true` tag that the bucket's lifecycle rule matches,
-as a backstop to the cleanup that follows DynamoDB TTL.
+Public media: `o/<uid>.<ext>` and variants `v/<uid>/<size>.<fmt>`. Private media
+lives under `private/`, which CloudFront serves only to signed URLs, so a private
+image cannot be fetched by guessing its id; making media public or private moves
+its objects. Ephemeral objects carry the `ephemeral=true` tag that the bucket's
+lifecycle rule matches, as a backstop to the cleanup that follows DynamoDB TTL.
 """
 
 from __future__ import annotations
@@ -16,16 +18,29 @@ from imgpro.config import settings
 
 ORIGINALS = "o/"
 VARIANTS = "v/"
+PRIVATE = "private/"
 INCOMING = "incoming/"
 _DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
 
+PUBLIC_CACHE = "public, max-age=31536000, immutable"
+PRIVATE_CACHE = "private, max-age=3600"
 
-def original_key(uid: str, ext: str) -> str:
-    return f"{ORIGINALS}{uid}.{ext}"
+
+def original_key(uid: str, ext: str, *, private: bool = False) -> str:
+    return f"{PRIVATE if private else ''}{ORIGINALS}{uid}.{ext}"
 
 
-def variants_prefix(uid: str) -> str:
-    return f"{VARIANTS}{uid}/"
+def variants_prefix(uid: str, *, private: bool = False) -> str:
+    return f"{PRIVATE if private else ''}{VARIANTS}{uid}/"
+
+
+def variant_key(uid: str, size: str, ext: str, *, private: bool = False) -> str:
+    return f"{variants_prefix(uid, private=private)}{size}.{ext}"
+
+
+def cache_control(*, private: bool) -> str:
+    """Public bytes never change under their URL; private ones are for one viewer."""
+    return PRIVATE_CACHE if private else PUBLIC_CACHE
 
 
 @dataclass(frozen=True)
@@ -37,13 +52,20 @@ class StoredObject:
 
 
 def put_original(
-    key: str, data: bytes, *, content_type: str, checksum_sha256_b64: str, ephemeral: bool
+    key: str,
+    data: bytes,
+    *,
+    content_type: str,
+    checksum_sha256_b64: str,
+    ephemeral: bool,
+    private: bool = False,
 ) -> None:
     s3().put_object(
         Bucket=settings().bucket_name,
         Key=key,
         Body=data,
         ContentType=content_type,
+        CacheControl=cache_control(private=private),
         # S3 verifies the bytes against this, so a corrupted transfer fails loudly.
         ChecksumSHA256=checksum_sha256_b64,
         Tagging="ephemeral=true" if ephemeral else "ephemeral=false",
@@ -78,6 +100,50 @@ def presigned_upload(uid: str, *, max_bytes: int) -> PresignedUpload:
         fields=dict(post["fields"]),
         expires_at=int(time.time()) + UPLOAD_URL_SECONDS,
     )
+
+
+def put_variant(key: str, data: bytes, *, content_type: str, private: bool) -> None:
+    s3().put_object(
+        Bucket=settings().bucket_name,
+        Key=key,
+        Body=data,
+        ContentType=content_type,
+        CacheControl=cache_control(private=private),
+    )
+
+
+def move_media_objects(uid: str, original: str, *, private: bool) -> str:
+    """Move an original and its variants to the public or private side; the new
+    original key. Copies first, deletes after, so the bytes are never absent."""
+    client = s3()
+    bucket = settings().bucket_name
+    source_prefix = variants_prefix(uid, private=not private)
+    moves = [(original, _flip(original, private=private))]
+    paginator = client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=source_prefix):
+        moves += [
+            (obj["Key"], _flip(obj["Key"], private=private)) for obj in page.get("Contents", [])
+        ]
+    for source, target in moves:
+        if source == target:
+            continue
+        head = client.head_object(Bucket=bucket, Key=source)
+        client.copy_object(
+            Bucket=bucket,
+            Key=target,
+            CopySource={"Bucket": bucket, "Key": source},
+            MetadataDirective="REPLACE",
+            ContentType=head.get("ContentType", "application/octet-stream"),
+            CacheControl=cache_control(private=private),
+            TaggingDirective="COPY",
+        )
+    _delete_keys([source for source, target in moves if source != target])
+    return moves[0][1]
+
+
+def _flip(key: str, *, private: bool) -> str:
+    public_key = key.removeprefix(PRIVATE)
+    return f"{PRIVATE}{public_key}" if private else public_key
 
 
 def delete_object(key: str) -> None:
@@ -119,11 +185,22 @@ def delete_media_objects(uids_and_keys: Iterable[tuple[str, str | None]]) -> Non
     client = s3()
     bucket = settings().bucket_name
     keys: list[str] = []
+    paginator = client.get_paginator("list_objects_v2")
     for uid, original in uids_and_keys:
-        keys += [original, incoming_key(uid)] if original else [incoming_key(uid)]
-        paginator = client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=bucket, Prefix=variants_prefix(uid)):
-            keys.extend(obj["Key"] for obj in page.get("Contents", []))
+        keys.append(incoming_key(uid))
+        if original:
+            # Both sides: a visibility move cut short leaves a copy on the other one.
+            keys += [original, _flip(original, private=not original.startswith(PRIVATE))]
+        for private in (False, True):
+            prefix = variants_prefix(uid, private=private)
+            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+                keys.extend(obj["Key"] for obj in page.get("Contents", []))
+    _delete_keys(keys)
+
+
+def _delete_keys(keys: list[str]) -> None:
+    client = s3()
+    bucket = settings().bucket_name
     for start in range(0, len(keys), _DELETE_BATCH):
         chunk = keys[start : start + _DELETE_BATCH]
         response = client.delete_objects(

@@ -1,4 +1,9 @@
-"""The URLs a media object links to: `src` (the image on the CDN) and `url` (sharing)."""
+"""The URLs a media object links to: `src` and `sizes.*.src` (the CDN) and `url` (sharing).
+
+Public media has stable CDN URLs; private media lives under `/private/` on the CDN,
+which serves only signed URLs, so `src` of private media is signed (a canned policy
+per URL: it opens that one image at that one size, until it expires).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,17 @@ from imgpro.config import settings
 from imgpro.media import Media
 
 
-def src_url(media: Media) -> str:
-    """Where the stored image is served: the CDN's `/<uid>.<ext>`."""
-    return f"{settings().cdn_base_url}/{media.uid}.{media.ext}"
+def src_url(media: Media, *, size: str | None = None) -> str:
+    """Where the stored image (or one of its size variants) is served."""
+    prefix = "" if media.is_public else "/private"
+    url = f"{settings().cdn_base_url}{prefix}/{media.uid}.{media.ext}"
+    if size:
+        url += f"?size={size}"
+    if media.is_public:
+        return url
+    from imgpro import signing
+
+    return signing.sign(url)
 
 
 def share_url(media: Media, *, api_base_url: str) -> str:

@@ -2,7 +2,7 @@
 
 `url` only when public, `src`/`width`/`height`/`filesize` only when ready,
 `status` only when not ready, `description`/`tags` only when set, `expires_at`
-only for ephemeral media.
+only for ephemeral media, `sizes` only for the variants the CDN has made.
 """
 
 from __future__ import annotations
@@ -30,6 +30,16 @@ def media_json(media: Media, *, api_base_url: str) -> dict[str, Any]:
         body["tags"] = list(media.tags)
     if media.expires_at is not None:
         body["expires_at"] = media.expires_at
+    if media.status == READY and media.sizes:
+        body["sizes"] = {
+            variant.size: {
+                "src": src_url(media, size=variant.size),
+                "width": variant.width,
+                "height": variant.height,
+                "filesize": variant.filesize,
+            }
+            for variant in media.sizes
+        }
     return body
 
 

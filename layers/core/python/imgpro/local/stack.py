@@ -10,7 +10,7 @@ import logging
 import os
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,8 @@ DEFAULT_TEAM = "local"
 DEFAULT_RATE_LIMIT = "100/1000"
 CDN_PATH = "/cdn"
 LOOPBACK = "127.0.0.1"
+SIGNING_KEY_ID = "K2LOCALIMGPRO"
+"""The local CDN's `Key-Pair-Id`: shaped like a CloudFront public key id, plainly local."""
 _WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
 # Variables that would point boto3 elsewhere than moto if inherited from the shell.
 _INHERITED_AWS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
@@ -68,6 +70,33 @@ class StackOptions:
     import_cidrs: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class SigningKeys:
+    """The local stand-in for the CloudFront key group: an RSA-2048 pair made at each start,
+    so no private key is committed, shared between machines, or valid after a restart."""
+
+    key_id: str
+    private_pem: str = field(repr=False)
+    public_pem: str
+
+    @classmethod
+    def generate(cls, key_id: str = SIGNING_KEY_ID) -> SigningKeys:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        # RSA-2048: the key pair CloudFront documents for signed URLs.
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private_pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        public_pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return cls(key_id, private_pem.decode("ascii"), public_pem.decode("ascii"))
+
+
 class SeedError(ValueError):
     """A --team or --token value the domain refuses (caught as a usage error)."""
 
@@ -81,9 +110,19 @@ def base_url(*, host: str, port: int, public_host: str | None = None) -> str:
 
 
 def environment(
-    *, base_url: str, aws_endpoint: str, rate_limit: str, import_cidrs: tuple[str, ...]
+    *,
+    base_url: str,
+    aws_endpoint: str,
+    rate_limit: str,
+    import_cidrs: tuple[str, ...],
+    signing: SigningKeys | None = None,
 ) -> dict[str, str]:
-    """Every variable the handlers read, pointed at moto and at this server."""
+    """Every variable the handlers read, pointed at moto and at this server.
+
+    `signing` None: a fresh key pair. The private key is inline because there is no SSM
+    parameter to read it from; the public key lets the local CDN verify as CloudFront does.
+    """
+    keys = signing or SigningKeys.generate()
     return {
         "AWS_ENDPOINT_URL": aws_endpoint,
         "AWS_ACCESS_KEY_ID": CREDENTIAL,
@@ -97,6 +136,9 @@ def environment(
         config.SHARE_BASE_URL: base_url,
         config.RATE_LIMIT: rate_limit,
         config.IMPORT_ALLOW_CIDRS: ",".join(import_cidrs),
+        config.SIGNING_KEY_ID: keys.key_id,
+        config.SIGNING_PRIVATE_KEY: keys.private_pem,
+        config.SIGNING_PUBLIC_KEY: keys.public_pem,
     }
 
 
@@ -108,6 +150,7 @@ class LocalStack:
         self.base_url = ""
         self.aws_endpoint = ""
         self.tokens: list[IssuedToken] = []
+        self.signing_keys: SigningKeys | None = None
         self._moto: SerializedMotoServer | None = None
         self._functions: Functions | None = None
         self._notifications: S3Notifications | None = None
@@ -201,11 +244,14 @@ class LocalStack:
     def _apply_environment(self) -> None:
         from imgpro import clients
 
+        # Kept on the stack so a test (or the CDN) can reach the public half it verifies with.
+        self.signing_keys = SigningKeys.generate()
         wanted = environment(
             base_url=self.base_url,
             aws_endpoint=self.aws_endpoint,
             rate_limit=self.options.rate_limit,
             import_cidrs=self.options.import_cidrs,
+            signing=self.signing_keys,
         )
         for name in (*wanted, *_INHERITED_AWS):
             self._saved_environment.setdefault(name, os.environ.get(name))

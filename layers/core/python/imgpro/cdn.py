@@ -1,0 +1,45 @@
+"""What the API tells the CDN: forget a media item's cached bytes.
+
+CloudFront caches public images for a year (their URL never changes content), so
+making media private or deleting it must invalidate what the edge holds. That
+takes CloudFront a few minutes (documented); the local stack caches nothing, so
+there it is immediate and this is a no-op.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from imgpro.config import settings
+
+
+@lru_cache(maxsize=1)
+def _cloudfront() -> Any:
+    import boto3
+
+    return boto3.client("cloudfront")
+
+
+def invalidation_paths(uid: str) -> list[str]:
+    """Every cache key a media item can have: CloudFront keys the rewritten URI (the S3
+    key path), and uids have one length, so `/<uid>*` matches that media only."""
+    return [f"/o/{uid}*", f"/v/{uid}/*", f"/private/o/{uid}*", f"/private/v/{uid}/*"]
+
+
+def invalidate(uids: Sequence[str]) -> None:
+    distribution = settings().distribution_id
+    if not distribution or not uids:
+        return
+    paths = [path for uid in uids for path in invalidation_paths(uid)]
+    _cloudfront().create_invalidation(
+        DistributionId=distribution,
+        InvalidationBatch={
+            "Paths": {"Quantity": len(paths), "Items": paths},
+            # Unique per call: CloudFront treats a repeated reference as the same batch.
+            "CallerReference": f"imgpro-{int(time.time())}-{uuid.uuid4().hex[:8]}",
+        },
+    )

@@ -1,0 +1,198 @@
+"""Size variants: one decode, one resample, one encode.
+
+The CDN asks for `?size=s|m|l|xl|xxl`; a variant's longer side is at most 320, 640,
+1280, 1920 or 2560 px and never larger than the original. Browsers that accept WebP
+get WebP; others get the original's format. Animated GIF and WebP stay animated.
+SVG has no variants: it is served as is at every size (it is vectors).
+
+Variants are made on the first request for each one, in a Lambda with about one vCPU,
+so this module is built for speed and cold start (bench/variants.py holds it to within
+1.25x of libvips for WebP and 1.5x for JPEG):
+
+- only the four Pillow plugins of stored originals are imported: opening or saving a
+  format Pillow has not registered makes it import all ~50 of its plugins (`Image.init`).
+  Nothing here imports pillow-heif, `raster`, `pipeline` or `svg`.
+- JPEG is decoded with DCT scaling (`draft`), at the smallest 1/2, 1/4 or 1/8 scale still
+  at least the target, so a 24 MP photo is never decoded whole for a variant; the one
+  Lanczos resample (after a box `reduce` where the ratio is large) finishes the job.
+- the image is resized in the mode it was decoded in and converted (L to RGB, CMYK to
+  RGB) and turned upright afterwards, on the small image.
+
+Variants are always upright (EXIF orientation applied) and carry no EXIF: WebP readers
+do not all apply orientation, one rule for every output format keeps a variant's
+dimensions the "as displayed" ones the API reports, and a variant leaks no camera data.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from PIL import GifImagePlugin, Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
+
+from imgpro.imaging import formats
+from imgpro.imaging.exif import orientation_of
+from imgpro.imaging.formats import ImageFormat
+
+# Registered by importing them (above); `Image.open(formats=[...])` and `save` then
+# never fall back to `Image.init()`, which imports every plugin Pillow has.
+_PLUGINS = (GifImagePlugin, JpegImagePlugin, PngImagePlugin, WebPImagePlugin)
+
+SIZES: dict[str, int] = {"s": 320, "m": 640, "l": 1280, "xl": 1920, "xxl": 2560}
+"""Longest side of each variant, in the seed's order."""
+
+JPEG_QUALITY = 82
+WEBP_QUALITY = 80
+WEBP_METHOD = 4
+"""libwebp's `method` (libvips calls it effort): 4 is libwebp's and Pillow's default."""
+
+_RESAMPLE = Image.Resampling.LANCZOS
+_REDUCING_GAP = 2.0
+"""A box `reduce` by an integer factor first, then Lanczos over the last 2x or more:
+Pillow's documented "indistinguishable from fair resampling" setting, and the gap
+libvips's `resize` uses too."""
+
+# EXIF orientation -> the transpose that makes the image upright (as ImageOps.exif_transpose).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    data: bytes
+    format: ImageFormat
+    width: int
+    height: int
+
+
+def variant_format(original: ImageFormat, *, accepts_webp: bool) -> ImageFormat:
+    """The format a variant is served in: WebP where the browser takes it."""
+    return formats.WEBP if accepts_webp else original
+
+
+def target_size(width: int, height: int, size: str) -> tuple[int, int]:
+    """The variant's dimensions: longer side at most SIZES[size], never upscaled."""
+    longest = SIZES[size]
+    scale = min(1.0, longest / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def render(data: bytes, original: ImageFormat, size: str, *, output: ImageFormat) -> Variant:
+    """Make one variant of a stored original (already validated by the pipeline)."""
+    with Image.open(io.BytesIO(data), formats=[original.pillow]) as image:
+        if getattr(image, "n_frames", 1) > 1:
+            return _render_animation(image, size, output)
+        # Sized before rotating: a quarter turn swaps width and height, and target_size
+        # scales both sides by the same factor, so the upright variant has the upright size.
+        target = target_size(image.width, image.height, size)
+        box = None
+        if original is formats.JPEG and image.size != target:
+            # DCT scaling: libjpeg decodes at the smallest 1/2^n scale that is still at
+            # least the target (the box is the exact area, as scaled sizes round up).
+            drafted = image.draft(image.mode, target)
+            box = drafted[1] if drafted else None
+        pixels = _resizable(image)
+        if pixels.size != target or box is not None:
+            pixels = pixels.resize(target, _RESAMPLE, box=box, reducing_gap=_REDUCING_GAP)
+        info = image.info  # after the decode: a PNG's eXIf may follow its pixels
+        pixels, icc = _output_mode(pixels, output, info.get("icc_profile"))
+        pixels = _upright(pixels, orientation_of(info.get("exif")))
+        return Variant(_encode(pixels, output, icc), output, pixels.width, pixels.height)
+
+
+def _resizable(image: Image.Image) -> Image.Image:
+    """The decoded image in a mode Pillow resamples well, converting only when needed.
+
+    RGB, RGBA, L, LA and CMYK are resized as they are (Pillow premultiplies alpha for
+    it); palettes, bilevel and 16-bit images become 8-bit RGB(A) or L first.
+    """
+    mode = image.mode
+    transparent = "transparency" in image.info
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return image.point(lambda value: value * (1 / 256)).convert("L")
+    if mode in ("P", "PA"):
+        return image.convert("RGBA" if transparent or mode == "PA" else "RGB")
+    if mode == "1":
+        return image.convert("L")
+    if mode in ("L", "RGB") and transparent:  # a PNG tRNS colour key
+        return image.convert("LA" if mode == "L" else "RGBA")
+    return image
+
+
+def _output_mode(
+    image: Image.Image, output: ImageFormat, icc: bytes | None
+) -> tuple[Image.Image, bytes | None]:
+    """The pixels in a mode `output` stores, and the ICC profile that still describes them.
+
+    A profile is kept only where its colour space is the pixels' (RGB or grey): a CMYK
+    profile on RGB pixels, or a grey one on RGB, is one that readers reject or misapply.
+    """
+    space = icc[16:20] if icc and len(icc) >= 20 else None
+    if image.mode == "CMYK":
+        if space == b"CMYK":
+            # Print CMYK with its profile: converted colour-managed (lcms, imported only
+            # here), to untagged sRGB, as every browser shows untagged pixels.
+            from PIL import ImageCms
+
+            srgb = ImageCms.createProfile("sRGB")
+            cmyk = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            return ImageCms.profileToProfile(image, cmyk, srgb, outputMode="RGB"), None
+        image, space = image.convert("RGB"), None
+    alpha = image.mode in ("LA", "RGBA")
+    if output is formats.PNG and image.mode in ("L", "LA"):
+        wanted = image.mode  # a grey PNG stays grey (and a third of the size)
+    elif output is formats.JPEG:
+        wanted = "L" if image.mode in ("L", "LA") else "RGB"
+    else:
+        wanted = "RGBA" if alpha else "RGB"
+    grey = wanted in ("L", "LA")
+    keep = space == (b"GRAY" if grey else b"RGB ")
+    return (image if image.mode == wanted else image.convert(wanted)), (icc if keep else None)
+
+
+def _upright(image: Image.Image, orientation: int) -> Image.Image:
+    method = _UPRIGHT.get(orientation)
+    return image if method is None else image.transpose(method)
+
+
+def _encode(image: Image.Image, output: ImageFormat, icc: bytes | None) -> bytes:
+    out = io.BytesIO()
+    if output is formats.WEBP:
+        image.save(out, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD, icc_profile=icc)
+    elif output is formats.JPEG:
+        image.save(out, "JPEG", quality=JPEG_QUALITY, icc_profile=icc)
+    elif output is formats.PNG:
+        image.save(out, "PNG", compress_level=6, icc_profile=icc)
+    else:
+        image.save(out, output.pillow)
+    return out.getvalue()
+
+
+def _render_animation(image: Image.Image, size: str, output: ImageFormat) -> Variant:
+    target = target_size(image.width, image.height, size)
+    orientation = orientation_of(image.info.get("exif"))
+    frames: list[Image.Image] = []
+    durations: list[int] = []
+    for index in range(image.n_frames):
+        image.seek(index)
+        frame = image.convert("RGBA")  # loads the frame; WebP sets its duration only then
+        durations.append(int(image.info.get("duration", 100) or 100))
+        if frame.size != target:
+            frame = frame.resize(target, _RESAMPLE, reducing_gap=_REDUCING_GAP)
+        frames.append(_upright(frame, orientation))
+    out = io.BytesIO()
+    options: dict = {"save_all": True, "append_images": frames[1:], "duration": durations}
+    options["loop"] = image.info.get("loop", 0)
+    if output is formats.WEBP:
+        options.update(quality=WEBP_QUALITY, method=WEBP_METHOD)
+    elif output is formats.GIF:
+        options.update(disposal=2)
+    frames[0].save(out, output.pillow, **options)
+    return Variant(out.getvalue(), output, frames[0].width, frames[0].height)

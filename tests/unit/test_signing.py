@@ -1,0 +1,516 @@
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from imgpro import config, signing
+from imgpro.config import ConfigError
+
+CDN = "https://cdn.example.test"
+URL = f"{CDN}/ab12cd34.jpg"
+KEY_ID = "K2TESTKEY"
+# 2100-01-01: far enough that no test run sees it expire.
+FAR = 4_102_444_800
+# Hypothesis re-runs a test body many times under one function-scoped fixture; the
+# environment it sets is the same for every example, so that is what we want.
+ONE_ENVIRONMENT = hypothesis_settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@dataclass(frozen=True)
+class Pair:
+    private_pem: str
+    public_pem: str
+
+
+def _pair() -> Pair:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    public_pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return Pair(private_pem, public_pem)
+
+
+@pytest.fixture(scope="module")
+def pairs() -> tuple[Pair, Pair]:
+    """Two key pairs, made once: RSA key generation is the slow part of these tests."""
+    return _pair(), _pair()
+
+
+def _configure(monkeypatch: pytest.MonkeyPatch, **signing_env: str) -> None:
+    monkeypatch.setenv(config.TABLE_NAME, "t")
+    monkeypatch.setenv(config.BUCKET_NAME, "b")
+    monkeypatch.setenv(config.CDN_BASE_URL, CDN)
+    for name in (
+        config.SIGNING_KEY_ID,
+        config.SIGNING_KEY_PARAMETER,
+        config.SIGNING_PRIVATE_KEY,
+        config.SIGNING_PUBLIC_KEY,
+        config.SIGNED_URL_TTL_SECONDS,
+    ):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in signing_env.items():
+        monkeypatch.setenv(name, value)
+    config.settings.cache_clear()
+    signing.reset()
+
+
+@pytest.fixture(autouse=True)
+def _forget_settings() -> Iterator[None]:
+    yield
+    config.settings.cache_clear()
+    signing.reset()
+
+
+@pytest.fixture
+def configured(monkeypatch: pytest.MonkeyPatch, pairs: tuple[Pair, Pair]) -> Pair:
+    pair = pairs[0]
+    _configure(
+        monkeypatch,
+        **{
+            config.SIGNING_KEY_ID: KEY_ID,
+            config.SIGNING_PRIVATE_KEY: pair.private_pem,
+            config.SIGNING_PUBLIC_KEY: pair.public_pem,
+        },
+    )
+    return pair
+
+
+def _query(url: str) -> dict[str, str]:
+    return dict(piece.split("=", 1) for piece in url.partition("?")[2].split("&"))
+
+
+def _replace(url: str, name: str, value: str) -> str:
+    base, _, query = url.partition("?")
+    pieces = [f"{name}={value}" if p.startswith(f"{name}=") else p for p in query.split("&")]
+    return f"{base}?{'&'.join(pieces)}"
+
+
+# --- the round trip and the URL shape ---
+
+
+def test_a_signed_url_verifies(configured: Pair) -> None:
+    assert signing.verify(signing.sign(URL, expires_at=FAR))
+
+
+def test_a_signed_url_appends_expires_signature_and_key_pair_id(configured: Pair) -> None:
+    signed = signing.sign(URL, expires_at=FAR)
+    assert signed.startswith(f"{URL}?Expires={FAR}&Signature=")
+    assert signed.endswith(f"&Key-Pair-Id={KEY_ID}")
+
+
+def test_a_signed_url_keeps_its_own_query_first(configured: Pair) -> None:
+    signed = signing.sign(f"{URL}?size=m", expires_at=FAR)
+    assert signed.startswith(f"{URL}?size=m&Expires={FAR}&Signature=")
+    assert signing.verify(signed)
+
+
+def test_the_default_expiry_is_now_plus_the_ttl(
+    configured: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(config.SIGNED_URL_TTL_SECONDS, "600")
+    config.settings.cache_clear()
+    before = int(time.time())
+    expires = int(_query(signing.sign(URL))["Expires"])
+    assert before + 600 <= expires <= int(time.time()) + 600
+
+
+@given(
+    path=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-._~/%", max_size=30),
+    query=st.none() | st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789=&-._", max_size=30),
+)
+@ONE_ENVIRONMENT
+def test_unsigned_gives_back_exactly_the_url_that_was_signed(
+    configured: Pair, path: str, query: str | None
+) -> None:
+    url = f"{CDN}/{path}" + ("" if query is None else f"?{query}")
+    names = {piece.partition("=")[0] for piece in (query or "").split("&")}
+    if names & set(signing.SIGNING_PARAMETERS):
+        return  # already carries a signing parameter: sign() refuses it (tested below)
+    signed = signing.sign(url, expires_at=FAR)
+    assert signing.unsigned(signed) == url
+    assert signing.verify(signed)
+
+
+def test_unsigned_leaves_an_unsigned_url_alone() -> None:
+    assert signing.unsigned(f"{URL}?size=m") == f"{URL}?size=m"
+    assert signing.unsigned(URL) == URL
+
+
+# --- what CloudFront refuses ---
+
+
+def test_an_expired_url_is_refused(configured: Pair) -> None:
+    now = int(time.time())
+    assert not signing.verify(signing.sign(URL, expires_at=now - 1))
+
+
+def test_a_url_is_refused_from_its_expiry_second_on(configured: Pair) -> None:
+    signed = signing.sign(URL, expires_at=FAR)
+    assert signing.verify(signed, now=FAR - 1)
+    assert not signing.verify(signed, now=FAR)
+
+
+def test_a_signature_does_not_open_another_media_item(configured: Pair) -> None:
+    signed = signing.sign(URL, expires_at=FAR)
+    assert not signing.verify(signed.replace("ab12cd34", "ab12cd35"))
+
+
+def test_a_signature_does_not_open_a_longer_media_id(configured: Pair) -> None:
+    # The wildcard trap of custom policies: ".../ab12cd34*" would also match this.
+    signed = signing.sign(f"{CDN}/ab12cd34", expires_at=FAR)
+    assert not signing.verify(signed.replace("/ab12cd34?", "/ab12cd345?"))
+
+
+def test_a_signature_for_size_m_does_not_open_size_xl(configured: Pair) -> None:
+    signed = signing.sign(f"{URL}?size=m", expires_at=FAR)
+    assert not signing.verify(signed.replace("size=m", "size=xl"))
+
+
+def test_a_signature_for_a_variant_does_not_open_the_original(configured: Pair) -> None:
+    signed = signing.sign(f"{URL}?size=m", expires_at=FAR)
+    assert not signing.verify(signed.replace("?size=m&", "?"))
+
+
+def test_a_later_expiry_breaks_the_signature(configured: Pair) -> None:
+    signed = signing.sign(URL, expires_at=FAR)
+    assert not signing.verify(_replace(signed, "Expires", str(FAR + 1)))
+
+
+def test_a_non_canonical_expiry_is_refused(configured: Pair) -> None:
+    # "0…" names the same instant, so the signature would match: CloudFront's form only.
+    signed = signing.sign(URL, expires_at=FAR)
+    assert not signing.verify(_replace(signed, "Expires", f"0{FAR}"))
+
+
+def test_a_foreign_key_pair_id_is_refused(configured: Pair) -> None:
+    signed = signing.sign(URL, expires_at=FAR)
+    assert not signing.verify(_replace(signed, "Key-Pair-Id", "K2SOMEONEELSE"))
+
+
+def test_a_signature_from_another_key_is_refused(
+    configured: Pair, pairs: tuple[Pair, Pair], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(config.SIGNING_PRIVATE_KEY, pairs[1].private_pem)
+    config.settings.cache_clear()
+    forged = signing.sign(URL, expires_at=FAR)
+    assert not signing.verify(forged)
+
+
+def test_signing_parameters_out_of_order_are_refused(configured: Pair) -> None:
+    signed = signing.sign(URL, expires_at=FAR)
+    values = _query(signed)
+    reordered = (
+        f"{URL}?Signature={values['Signature']}&Expires={values['Expires']}"
+        f"&Key-Pair-Id={values['Key-Pair-Id']}"
+    )
+    assert not signing.verify(reordered)
+
+
+def test_a_second_set_of_signing_parameters_is_refused(configured: Pair) -> None:
+    signed = signing.sign(URL, expires_at=FAR)
+    tail = signed.partition("?")[2]
+    assert not signing.verify(f"{URL}?{tail}&{tail}")
+
+
+def test_a_url_with_a_fragment_is_refused(configured: Pair) -> None:
+    assert not signing.verify(signing.sign(URL, expires_at=FAR) + "#x")
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda s: s[:-1],
+        lambda s: s[:-4],
+        lambda s: s[: len(s) // 2],
+        lambda s: "",
+        lambda s: s.rstrip("_"),
+        lambda s: s.replace("-", "+").replace("~", "/").replace("_", "="),
+        lambda s: s + "A",
+        lambda s: s + "____",
+        lambda s: s[::-1],
+        lambda s: "%20" + s,
+    ],
+    ids=[
+        "one-char-short",
+        "four-chars-short",
+        "half",
+        "empty",
+        "padding-stripped",
+        "standard-base64",
+        "one-char-long",
+        "extra-padding",
+        "reversed",
+        "percent-encoded",
+    ],
+)
+def test_a_mangled_signature_is_refused(configured: Pair, mangle) -> None:
+    signed = signing.sign(URL, expires_at=FAR)
+    signature = _query(signed)["Signature"]
+    mangled = mangle(signature)
+    assert mangled != signature
+    assert signing.verify(_replace(signed, "Signature", mangled)) is False
+
+
+@given(value=st.text())
+@ONE_ENVIRONMENT
+def test_garbage_signatures_are_refused_without_raising(configured: Pair, value: str) -> None:
+    url = f"{URL}?Expires={FAR}&Signature={value}&Key-Pair-Id={KEY_ID}"
+    assert signing.verify(url) is False
+
+
+@given(value=st.text() | st.integers().map(str))
+@ONE_ENVIRONMENT
+def test_garbage_expiries_are_refused_without_raising(configured: Pair, value: str) -> None:
+    signed = signing.sign(URL, expires_at=FAR)
+    if value == str(FAR):
+        return
+    assert signing.verify(_replace(signed, "Expires", value)) is False
+
+
+@given(cut=st.integers(min_value=0))
+@ONE_ENVIRONMENT
+def test_truncated_signed_urls_are_refused_without_raising(configured: Pair, cut: int) -> None:
+    signed = signing.sign(URL, expires_at=FAR)
+    assert signing.verify(signed[: cut % len(signed)]) is False
+
+
+@given(query=st.text())
+@ONE_ENVIRONMENT
+def test_random_query_strings_are_refused_without_raising(configured: Pair, query: str) -> None:
+    assert signing.verify(f"{URL}?{query}") is False
+    signing.unsigned(f"{URL}?{query}")
+
+
+@given(
+    pieces=st.lists(
+        st.tuples(
+            st.sampled_from(["Expires", "Signature", "Key-Pair-Id", "size", ""]),
+            st.text(max_size=12),
+        ),
+        max_size=6,
+    )
+)
+@ONE_ENVIRONMENT
+def test_random_signing_parameters_are_refused_without_raising(
+    configured: Pair, pieces: list[tuple[str, str]]
+) -> None:
+    query = "&".join(f"{name}={value}" for name, value in pieces)
+    assert signing.verify(f"{URL}?{query}") is False
+
+
+# --- the policy CloudFront checks ---
+
+
+def test_the_canned_policy_is_byte_for_byte_what_botocore_signs(configured: Pair) -> None:
+    from botocore.signers import CloudFrontSigner
+
+    signed_messages: list[bytes] = []
+
+    def recording_signer(message: bytes) -> bytes:
+        signed_messages.append(message)
+        return b"x"
+
+    CloudFrontSigner(KEY_ID, recording_signer).generate_presigned_url(
+        f"{URL}?size=m", date_less_than=signing._moment(FAR)
+    )
+    expected = (
+        b'{"Statement":[{"Resource":"https://cdn.example.test/ab12cd34.jpg?size=m",'
+        b'"Condition":{"DateLessThan":{"AWS:EpochTime":4102444800}}}]}'
+    )
+    assert signed_messages == [expected]
+    assert signing.canned_policy(f"{URL}?size=m", FAR) == expected
+
+
+def test_the_signature_is_rsa_sha1_over_the_canned_policy(configured: Pair) -> None:
+    import base64
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    signed = signing.sign(f"{URL}?size=m", expires_at=FAR)
+    encoded = _query(signed)["Signature"]
+    signature = base64.b64decode(encoded.replace("-", "+").replace("_", "=").replace("~", "/"))
+    public_key = serialization.load_pem_public_key(configured.public_pem.encode())
+    # Raises InvalidSignature if sign() signed anything but this policy with this scheme.
+    public_key.verify(  # type: ignore[union-attr]
+        signature,
+        signing.canned_policy(f"{URL}?size=m", FAR),
+        padding.PKCS1v15(),
+        hashes.SHA1(),
+    )
+
+
+# --- where the key comes from ---
+
+
+@pytest.fixture
+def ssm_configured(
+    monkeypatch: pytest.MonkeyPatch, pairs: tuple[Pair, Pair]
+) -> Iterator[list[str]]:
+    """The private key in an SSM SecureString (moto); yields the GetParameter calls seen."""
+    import boto3
+    from moto import mock_aws
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    _configure(
+        monkeypatch,
+        **{
+            config.SIGNING_KEY_ID: KEY_ID,
+            config.SIGNING_KEY_PARAMETER: "/imgpro/signing-key",
+            config.SIGNING_PUBLIC_KEY: pairs[0].public_pem,
+        },
+    )
+    calls: list[str] = []
+    with mock_aws():
+        boto3.client("ssm").put_parameter(
+            Name="/imgpro/signing-key", Value=pairs[0].private_pem, Type="SecureString"
+        )
+        # Counted on a fresh default session: signing's boto3.client("ssm") is made from it.
+        session = boto3.Session()
+        session.events.register(
+            "before-parameter-build.ssm.GetParameter",
+            lambda params, **_: calls.append(params["Name"]),
+        )
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", session)
+        yield calls
+
+
+def test_the_ssm_key_is_loaded_once_per_container(ssm_configured: list[str]) -> None:
+    first = signing.sign(URL, expires_at=FAR)
+    second = signing.sign(f"{URL}?size=m", expires_at=FAR)
+    assert signing.verify(first) and signing.verify(second)
+    assert ssm_configured == ["/imgpro/signing-key"]
+
+
+def test_reset_loads_the_ssm_key_again(ssm_configured: list[str]) -> None:
+    signing.sign(URL, expires_at=FAR)
+    signing.reset()
+    signing.sign(URL, expires_at=FAR)
+    assert len(ssm_configured) == 2
+
+
+def test_the_inline_key_wins_over_ssm(
+    ssm_configured: list[str], pairs: tuple[Pair, Pair], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(config.SIGNING_PRIVATE_KEY, pairs[0].private_pem)
+    config.settings.cache_clear()
+    assert signing.verify(signing.sign(URL, expires_at=FAR))
+    assert ssm_configured == []
+
+
+def test_a_missing_ssm_parameter_names_it(
+    ssm_configured: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(config.SIGNING_KEY_PARAMETER, "/imgpro/nowhere")
+    config.settings.cache_clear()
+    with pytest.raises(ConfigError, match="/imgpro/nowhere"):
+        signing.sign(URL, expires_at=FAR)
+
+
+# --- configuration ---
+
+
+def test_sign_without_any_configuration_names_the_missing_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _configure(monkeypatch)
+    with pytest.raises(ConfigError, match=config.SIGNING_KEY_ID) as raised:
+        signing.sign(URL)
+    assert config.SIGNING_PRIVATE_KEY in str(raised.value)
+
+
+def test_sign_without_a_key_id_names_it(
+    monkeypatch: pytest.MonkeyPatch, pairs: tuple[Pair, Pair]
+) -> None:
+    _configure(monkeypatch, **{config.SIGNING_PRIVATE_KEY: pairs[0].private_pem})
+    with pytest.raises(ConfigError, match=config.SIGNING_KEY_ID):
+        signing.sign(URL)
+
+
+def test_sign_without_a_key_names_both_sources(monkeypatch: pytest.MonkeyPatch) -> None:
+    _configure(monkeypatch, **{config.SIGNING_KEY_ID: KEY_ID})
+    with pytest.raises(ConfigError) as raised:
+        signing.sign(URL)
+    assert config.SIGNING_PRIVATE_KEY in str(raised.value)
+    assert config.SIGNING_KEY_PARAMETER in str(raised.value)
+
+
+def test_a_malformed_private_key_names_its_variable_not_its_content(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _configure(
+        monkeypatch,
+        **{config.SIGNING_KEY_ID: KEY_ID, config.SIGNING_PRIVATE_KEY: "not-a-key-secret"},
+    )
+    with pytest.raises(ConfigError, match=config.SIGNING_PRIVATE_KEY) as raised:
+        signing.sign(URL)
+    assert "not-a-key-secret" not in str(raised.value)
+
+
+def test_signing_is_disabled_when_nothing_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    _configure(monkeypatch)
+    assert signing.signing_enabled() is False
+
+
+def test_signing_is_enabled_when_configured(configured: Pair) -> None:
+    assert signing.signing_enabled() is True
+
+
+def test_half_a_signing_configuration_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    _configure(monkeypatch, **{config.SIGNING_KEY_PARAMETER: "/imgpro/signing-key"})
+    with pytest.raises(ConfigError, match=config.SIGNING_KEY_ID):
+        signing.signing_enabled()
+
+
+def test_verify_without_a_public_key_names_it(
+    monkeypatch: pytest.MonkeyPatch, pairs: tuple[Pair, Pair]
+) -> None:
+    _configure(
+        monkeypatch,
+        **{config.SIGNING_KEY_ID: KEY_ID, config.SIGNING_PRIVATE_KEY: pairs[0].private_pem},
+    )
+    with pytest.raises(ConfigError, match=config.SIGNING_PUBLIC_KEY):
+        signing.verify(URL)
+
+
+# --- URLs that can never verify are refused at signing time ---
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/ab12cd34.jpg",
+        "ftp://cdn.example.test/a.jpg",
+        f"{URL}#top",
+        f"{CDN}/caf\u00e9.jpg",
+        f"{CDN}/a b.jpg",
+        f"{URL}?Expires=1",
+    ],
+    ids=["relative", "not-http", "fragment", "non-ascii", "space", "already-signed"],
+)
+def test_a_url_that_cloudfront_could_never_accept_is_not_signed(configured: Pair, url: str) -> None:
+    with pytest.raises(ValueError):
+        signing.sign(url, expires_at=FAR)
