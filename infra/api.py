@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigateway
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from imgpro.routes import BINARY_MEDIA_TYPES, GATEWAY_BODY_TOO_LARGE, Route
-from infra.functions import function_environment, handler_function, pascal_case
+from infra.functions import handler_function, pascal_case
 from infra.paths import FUNCTIONS_DIR
 
 STAGE_NAME = "prod"
@@ -35,9 +33,7 @@ class Api(Construct):
         construct_id: str,
         *,
         routes: Sequence[Route],
-        table: dynamodb.ITable,
-        bucket: s3.IBucket,
-        cdn_base_url: str,
+        environment: Mapping[str, str],
         core_layer: lambda_.ILayerVersion,
         imaging_layer: lambda_.ILayerVersion,
         functions_dir: Path = FUNCTIONS_DIR,
@@ -61,7 +57,6 @@ class Api(Construct):
         self.rest_api.node.try_remove_child("Endpoint")
         _add_gateway_responses(self.rest_api)
 
-        environment = function_environment(table=table, bucket=bucket, cdn_base_url=cdn_base_url)
         self.functions: dict[str, lambda_.Function] = {}
         for route in routes:
             function = handler_function(

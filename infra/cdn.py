@@ -1,24 +1,50 @@
-"""CloudFront in front of the private bucket: the only public way to image bytes."""
+"""CloudFront in front of the private bucket: the only public way to image bytes.
+
+A viewer-request function (`cdn_function.js`) maps each viewer URL to the S3 key of the
+bytes to serve, size and format included. An origin group tries the bucket first and, when
+the key is not there yet, the resize function, which makes the variant, stores it and
+returns it: a variant that exists never invokes a function. Private media is under
+`/private/*`, which only a signed URL opens. See docs/cdn.md.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import aws_cdk as cdk
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from imgpro.imaging.formats import IMAGE_CSP
-from infra.storage import ORIGINALS_PREFIX
+from infra.functions import cdn_base_url
+from infra.storage import ORIGINALS_PREFIX, PRIVATE_PREFIX, VARIANTS_PREFIX, both_sides
+
+VIEWER_FUNCTION_FILE = Path(__file__).with_name("cdn_function.js")
+PRIVATE_PATH_PATTERN = f"/{PRIVATE_PREFIX}/*"
+# The bucket answers CloudFront 403, not 404, for a key it does not have: origin access
+# control may only GetObject, and S3 hides a missing key from callers that cannot list.
+FAILOVER_STATUS_CODES = (403, 404)
+# Lambda may spend up to 10 s initializing a cold function before its own timeout starts;
+# CloudFront's default 30 s would cut off a slow first request the function still serves.
+_INIT_ALLOWANCE = cdk.Duration.seconds(10)
 
 
 class Cdn(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, bucket: s3.IBucket) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bucket: s3.IBucket,
+        resize_url: lambda_.IFunctionUrl,
+        resize_timeout: cdk.Duration,
+        key_group: cloudfront.IKeyGroup,
+    ) -> None:
         super().__init__(scope, construct_id)
-        # The origin path maps `/<uid>.<ext>` to the original at `o/<uid>.<ext>`, so `src`
-        # URLs stay short and never reveal the bucket layout.
-        originals = origins.S3BucketOrigin.with_origin_access_control(
-            bucket, origin_path=f"/{ORIGINALS_PREFIX}"
-        )
         # What the local stack's delivery sends: a stored SVG is sanitized, and this CSP
         # and nosniff make sure that even a payload the sanitizer missed cannot run.
         self.headers_policy = cloudfront.ResponseHeadersPolicy(
@@ -32,20 +58,95 @@ class Cdn(Construct):
                 content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
             ),
         )
+        # The viewer function writes size and format into the path, so the path alone is
+        # the cache key: no header (Accept would split the cache per browser), no cookie,
+        # no query string (signatures and cache busters would make every URL a miss).
+        self.cache_policy = cloudfront.CachePolicy(
+            self,
+            "MediaCache",
+            comment="imgpro: media keyed by the rewritten path only",
+            header_behavior=cloudfront.CacheHeaderBehavior.none(),
+            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.none(),
+            # Images are already compressed; there is no second encoding to keep apart.
+            enable_accept_encoding_gzip=False,
+            enable_accept_encoding_brotli=False,
+            # 0 lets CloudFront honour the `private` Cache-Control of private media and
+            # keep it out of shared edge caches; public media says a year itself.
+            min_ttl=cdk.Duration.seconds(0),
+            default_ttl=cdk.Duration.days(1),
+            max_ttl=cdk.Duration.days(365),
+        )
+        self.viewer_function = cloudfront.Function(
+            self,
+            "ViewerRequest",
+            comment="imgpro: checks media URLs and maps them to S3 keys",
+            code=cloudfront.FunctionCode.from_file(file_path=str(VIEWER_FUNCTION_FILE)),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+        )
+        media = origins.OriginGroup(
+            # No origin path: the viewer function writes the full key path.
+            primary_origin=origins.S3BucketOrigin.with_origin_access_control(bucket),
+            fallback_origin=origins.FunctionUrlOrigin.with_origin_access_control(
+                resize_url,
+                read_timeout=cdk.Duration.seconds(
+                    resize_timeout.to_seconds() + _INIT_ALLOWANCE.to_seconds()
+                ),
+            ),
+            fallback_status_codes=list(FAILOVER_STATUS_CODES),
+        )
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
             comment="imgpro media",
-            default_behavior=cloudfront.BehaviorOptions(
-                origin=originals,
-                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-                cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
-                response_headers_policy=self.headers_policy,
-            ),
+            default_behavior=self._media_behavior(media),
+            additional_behaviors={
+                PRIVATE_PATH_PATTERN: self._media_behavior(media, trusted_key_groups=[key_group])
+            },
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
+        )
+        _refuse_unserved_keys(bucket)
+
+    def _media_behavior(
+        self,
+        origin: cloudfront.IOrigin,
+        *,
+        trusted_key_groups: list[cloudfront.IKeyGroup] | None = None,
+    ) -> cloudfront.BehaviorOptions:
+        return cloudfront.BehaviorOptions(
+            origin=origin,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            # Origin groups fail over only for GET, HEAD and OPTIONS; images need no more.
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+            cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+            cache_policy=self.cache_policy,
+            response_headers_policy=self.headers_policy,
+            # Images are compressed already; gzip would spend CPU to gain nothing.
+            compress=False,
+            function_associations=[
+                cloudfront.FunctionAssociation(
+                    function=self.viewer_function,
+                    event_type=cloudfront.FunctionEventType.VIEWER_REQUEST,
+                )
+            ],
+            trusted_key_groups=trusted_key_groups,
         )
 
     @property
     def base_url(self) -> str:
         """Base of every `src`; a deploy-time token, not a literal."""
-        return "https://" + self.distribution.distribution_domain_name
+        return cdn_base_url(self.distribution)
+
+
+def _refuse_unserved_keys(bucket: s3.IBucket) -> None:
+    """CloudFront may read media objects and nothing else, whatever the viewer function
+    does: origin access control grants it the whole bucket, unprocessed uploads included."""
+    served = [*both_sides(ORIGINALS_PREFIX), *both_sides(VARIANTS_PREFIX)]
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            effect=iam.Effect.DENY,
+            principals=[iam.ServicePrincipal("cloudfront.amazonaws.com")],
+            actions=["s3:GetObject"],
+            not_resources=[bucket.arn_for_objects(pattern) for pattern in served],
+        )
+    )

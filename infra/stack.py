@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -13,8 +14,18 @@ from constructs import Construct
 from imgpro.routes import ROUTES, WORKERS
 from infra.api import Api
 from infra.cdn import Cdn
+from infra.functions import distribution_environment, function_environment
 from infra.layers import Layers
-from infra.storage import INCOMING_PREFIX, ORIGINALS_PREFIX, VARIANTS_PREFIX, Storage
+from infra.resize import RESIZE_FUNCTION, Resizer
+from infra.resize import TIMEOUT as RESIZE_TIMEOUT
+from infra.signing import SigningKeys, key_parameter_name, public_key_pem
+from infra.storage import (
+    INCOMING_PREFIX,
+    ORIGINALS_PREFIX,
+    VARIANTS_PREFIX,
+    Storage,
+    both_sides,
+)
 from infra.workers import Workers
 
 DEV_CONTEXT_KEY = "imgpro:dev"
@@ -22,23 +33,58 @@ DEV_CONTEXT_KEY = "imgpro:dev"
 # The only routes that touch objects; every other route cannot reach S3 at all.
 _WRITES_ORIGINALS = ("upload", "import_url")
 _DELETES_MEDIA = ("delete_media", "batch_delete")
+_MOVES_MEDIA = ("update_media", "batch_update")
 _SIGNS_DIRECT_UPLOADS = ("upload_direct",)
+# Every route that answers with media JSON, whose `src` of private media is a signed URL.
+_SIGNS_URLS = tuple(route.function for route in ROUTES if route.function != "service_info")
+# Deleting media or making it private must drop what the edge caches hold of it.
+_INVALIDATES_CACHE = _DELETES_MEDIA + _MOVES_MEDIA
 
 
 class ImgProStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        # Read first: a missing signing key stops synth before anything is built.
+        signing_key_parameter = key_parameter_name(self)
+        signing_public_key = public_key_pem(self)
         removal_policy = cdk.RemovalPolicy.DESTROY if _is_dev(self) else cdk.RemovalPolicy.RETAIN
         self.storage = Storage(self, "Storage", removal_policy=removal_policy)
-        self.cdn = Cdn(self, "Cdn", bucket=self.storage.bucket)
+        self.signing = SigningKeys(
+            self,
+            "Signing",
+            public_key_pem=signing_public_key,
+            parameter_name=signing_key_parameter,
+        )
         self.layers = Layers(self, "Layers")
+        environment = function_environment(
+            table=self.storage.table,
+            bucket=self.storage.bucket,
+            signing_key_id=self.signing.public_key.public_key_id,
+            signing_key_parameter=self.signing.parameter_name,
+        )
+        # Everything but the distribution's id and URL: the distribution is created from
+        # this function's URL, so the function cannot be created from the distribution.
+        self.resizer = Resizer(
+            self,
+            "Resize",
+            environment=environment,
+            core_layer=self.layers.core,
+            imaging_layer=self.layers.imaging,
+        )
+        self.cdn = Cdn(
+            self,
+            "Cdn",
+            bucket=self.storage.bucket,
+            resize_url=self.resizer.function_url,
+            resize_timeout=RESIZE_TIMEOUT,
+            key_group=self.signing.key_group,
+        )
+        environment = {**environment, **distribution_environment(self.cdn.distribution)}
         self.api = Api(
             self,
             "Api",
             routes=ROUTES,
-            table=self.storage.table,
-            bucket=self.storage.bucket,
-            cdn_base_url=self.cdn.base_url,
+            environment=environment,
             core_layer=self.layers.core,
             imaging_layer=self.layers.imaging,
         )
@@ -46,9 +92,8 @@ class ImgProStack(cdk.Stack):
             self,
             "Workers",
             workers=WORKERS,
-            table=self.storage.table,
             bucket=self.storage.bucket,
-            cdn_base_url=self.cdn.base_url,
+            environment=environment,
             core_layer=self.layers.core,
             imaging_layer=self.layers.imaging,
         )
@@ -58,33 +103,43 @@ class ImgProStack(cdk.Stack):
         cdk.CfnOutput(self, "CdnBaseUrl", value=self.cdn.base_url)
         # Operators pass this to `imgpro team put` / `imgpro token issue`.
         cdk.CfnOutput(self, "TableName", value=self.storage.table.table_name)
+        # For invalidating by hand (`aws cloudfront create-invalidation`).
+        cdk.CfnOutput(self, "DistributionId", value=self.cdn.distribution.distribution_id)
 
     @property
     def functions(self) -> dict[str, lambda_.Function]:
-        """Every function of the stack, routes and workers, by folder name."""
-        return {**self.api.functions, **self.workers.functions}
+        """Every function of the stack (routes, workers, resize), by folder name."""
+        return {
+            **self.api.functions,
+            **self.workers.functions,
+            RESIZE_FUNCTION: self.resizer.function,
+        }
 
     def _grant_least_privilege(self) -> None:
         table, bucket = self.storage.table, self.storage.bucket
-        originals, variants = f"{ORIGINALS_PREFIX}/*", f"{VARIANTS_PREFIX}/*"
-        for function in self.functions.values():
+        for function in {**self.api.functions, **self.workers.functions}.values():
             table.grant_read_write_data(function)
         for name, function in self.api.functions.items():
             if name in _WRITES_ORIGINALS:
-                bucket.grant_put(function, originals)
-                bucket.grant_read(function, originals)
-                # A create whose record fails to write deletes its object again, so a
-                # failure leaves no orphan (imgpro.media.create).
-                bucket.grant_delete(function, originals)
+                # Private media is stored on its side from the start.
+                for pattern in both_sides(ORIGINALS_PREFIX):
+                    bucket.grant_put(function, pattern)
+                    # A create whose record fails to write deletes its object again, so
+                    # a failure leaves no orphan (imgpro.media.create).
+                    bucket.grant_delete(function, pattern)
+                bucket.grant_read(function, f"{ORIGINALS_PREFIX}/*")
             if name in _DELETES_MEDIA:
-                # Deleting media deletes its original and every variant, which are found
-                # by listing the media's variant prefix.
-                bucket.grant_delete(function, originals)
-                bucket.grant_delete(function, variants)
-                _grant_list(bucket, function, prefix=variants)
+                # Deleting media deletes its original and every variant on both sides (a
+                # visibility move cut short leaves a copy on the other one); variants are
+                # found by listing the media's variant prefixes.
+                for pattern in (*both_sides(ORIGINALS_PREFIX), *both_sides(VARIANTS_PREFIX)):
+                    bucket.grant_delete(function, pattern)
+                _grant_list(bucket, function, prefixes=both_sides(VARIANTS_PREFIX))
                 # Media deleted while still processing takes its unprocessed direct
                 # upload with it (imgpro.storage.delete_media_objects).
                 bucket.grant_delete(function, f"{INCOMING_PREFIX}/*")
+            if name in _MOVES_MEDIA:
+                self._grant_visibility_moves(function)
             if name in _SIGNS_DIRECT_UPLOADS:
                 # S3 accepts a presigned POST only if its signer may do what the POST
                 # does; the function itself never reads, lists or deletes an object.
@@ -92,6 +147,10 @@ class ImgProStack(cdk.Stack):
                 _grant_objects(
                     bucket, function, actions=["s3:PutObject"], pattern=f"{INCOMING_PREFIX}/*"
                 )
+            if name in _SIGNS_URLS:
+                self._grant_signing_key(function)
+            if name in _INVALIDATES_CACHE:
+                self.cdn.distribution.grant_create_invalidation(function)
         for worker in WORKERS:
             function = self.workers.functions[worker.function]
             uploads = f"{worker.s3_prefix}*"
@@ -99,18 +158,85 @@ class ImgProStack(cdk.Stack):
             # ListBucket a missing key reads as 403 AccessDenied rather than 404.
             _grant_objects(bucket, function, actions=["s3:GetObject"], pattern=uploads)
             bucket.grant_delete(function, uploads)
-            bucket.grant_put(function, originals)
-            # As for uploads: a record that fails to write deletes its original again.
-            bucket.grant_delete(function, originals)
+            for pattern in both_sides(ORIGINALS_PREFIX):
+                bucket.grant_put(function, pattern)
+                # As for uploads: a record that fails to write deletes its original again.
+                bucket.grant_delete(function, pattern)
+        self._grant_resize()
+
+    def _grant_visibility_moves(self, function: lambda_.IFunction) -> None:
+        """Making media public or private copies its original and variants to the other
+        side, then deletes them (imgpro.storage.move_media_objects)."""
+        bucket = self.storage.bucket
+        for pattern in (*both_sides(ORIGINALS_PREFIX), *both_sides(VARIANTS_PREFIX)):
+            # CopyObject keeps the source's tags (imgpro.storage tags originals
+            # `ephemeral=`), which takes the tagging actions on both ends; HeadObject is
+            # GetObject.
+            _grant_objects(
+                bucket,
+                function,
+                actions=["s3:GetObject", "s3:GetObjectTagging"],
+                pattern=pattern,
+            )
+            _grant_objects(
+                bucket,
+                function,
+                actions=["s3:PutObject", "s3:PutObjectTagging"],
+                pattern=pattern,
+            )
+            bucket.grant_delete(function, pattern)
+        # The variants to move are found by listing the media's variant prefix.
+        _grant_list(bucket, function, prefixes=both_sides(VARIANTS_PREFIX))
+
+    def _grant_resize(self) -> None:
+        """The resize function reads an original, writes its variant and records the
+        variant on the media item: nothing else, so a bug in image decoding reaches little."""
+        function = self.resizer.function
+        bucket, table = self.storage.bucket, self.storage.table
+        for pattern in both_sides(ORIGINALS_PREFIX):
+            _grant_objects(bucket, function, actions=["s3:GetObject"], pattern=pattern)
+        for pattern in both_sides(VARIANTS_PREFIX):
+            _grant_objects(bucket, function, actions=["s3:PutObject"], pattern=pattern)
+        # The item by its key, and one attribute set on it; no index (Table.grant would add
+        # them), no query, no scan, no delete.
+        iam.Grant.add_to_principal(
+            grantee=function,
+            actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            resource_arns=[table.table_arn],
+        )
+
+    def _grant_signing_key(self, function: lambda_.IFunction) -> None:
+        """Read the private key that signs URLs of private media: that one parameter."""
+        parameter_arn = self.format_arn(
+            service="ssm",
+            resource="parameter",
+            resource_name=self.signing.parameter_name.lstrip("/"),
+        )
+        iam.Grant.add_to_principal(
+            grantee=function, actions=["ssm:GetParameter"], resource_arns=[parameter_arn]
+        )
+        # SSM decrypts the SecureString with KMS on the caller's behalf. An IAM policy can
+        # name a key only by its key ARN (not the alias/aws/ssm alias), so: any key of this
+        # account and region, and only through SSM, where the grant above allows one
+        # parameter. Redundant for the AWS managed key, whose key policy already lets every
+        # principal of the account decrypt through SSM; needed for a customer managed key.
+        iam.Grant.add_to_principal(
+            grantee=function,
+            actions=["kms:Decrypt"],
+            resource_arns=[self.format_arn(service="kms", resource="key", resource_name="*")],
+            conditions={"StringEquals": {"kms:ViaService": f"ssm.{cdk.Aws.REGION}.amazonaws.com"}},
+        )
 
 
-def _grant_list(bucket: s3.IBucket, grantee: iam.IGrantable, *, prefix: str) -> iam.Grant:
-    """s3:ListBucket limited to keys under `prefix` (Bucket.grant_read lists everything)."""
+def _grant_list(
+    bucket: s3.IBucket, grantee: iam.IGrantable, *, prefixes: Sequence[str]
+) -> iam.Grant:
+    """s3:ListBucket limited to keys under `prefixes` (Bucket.grant_read lists everything)."""
     return iam.Grant.add_to_principal(
         grantee=grantee,
         actions=["s3:ListBucket"],
         resource_arns=[bucket.bucket_arn],
-        conditions={"StringLike": {"s3:prefix": [prefix]}},
+        conditions={"StringLike": {"s3:prefix": list(prefixes)}},
     )
 
 

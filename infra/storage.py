@@ -7,12 +7,20 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-# Key prefixes of the bucket's layout (see DESIGN.md): the CDN serves originals from
-# ORIGINALS_PREFIX and grants are scoped to these prefixes.
+# Key prefixes of the bucket's layout (docs/cdn.md, imgpro.storage): originals and their
+# variants, public ones at the top and private ones under PRIVATE_PREFIX (which the CDN
+# serves only to signed URLs). Grants are scoped to these prefixes.
 ORIGINALS_PREFIX = "o"
 VARIANTS_PREFIX = "v"
+PRIVATE_PREFIX = "private"
 # Where clients post large files directly (presigned POST) until a worker processes them.
 INCOMING_PREFIX = "incoming"
+
+
+def both_sides(prefix: str) -> tuple[str, str]:
+    """The key patterns of `prefix` on the public and the private side, for grants:
+    `both_sides("o")` is `("o/*", "private/o/*")`."""
+    return (f"{prefix}/*", f"{PRIVATE_PREFIX}/{prefix}/*")
 
 
 class Storage(Construct):

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import aws_cdk as cdk
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from constructs import Construct
 
 from imgpro.routes import Worker
-from infra.functions import function_environment, handler_function, pascal_case
+from infra.functions import handler_function, pascal_case
 from infra.paths import FUNCTIONS_DIR
 
 # A worker decodes files of up to 100 MB: the pixels of a large upload need gigabytes,
@@ -31,15 +30,13 @@ class Workers(Construct):
         construct_id: str,
         *,
         workers: Sequence[Worker],
-        table: dynamodb.ITable,
         bucket: s3.IBucket,
-        cdn_base_url: str,
+        environment: Mapping[str, str],
         core_layer: lambda_.ILayerVersion,
         imaging_layer: lambda_.ILayerVersion,
         functions_dir: Path = FUNCTIONS_DIR,
     ) -> None:
         super().__init__(scope, construct_id)
-        environment = function_environment(table=table, bucket=bucket, cdn_base_url=cdn_base_url)
         self.functions: dict[str, lambda_.Function] = {}
         for worker in workers:
             function = handler_function(

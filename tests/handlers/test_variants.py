@@ -250,3 +250,20 @@ def test_the_resize_function_makes_stores_and_returns_a_variant(api, photo) -> N
 def test_the_resize_function_refuses_what_does_not_exist(api, photo, path) -> None:
     event = _function_url_event(path.format(uid=photo["id"]))
     assert handler_module("resize").handler(event, FakeContext())["statusCode"] == 404
+
+
+@pytest.mark.parametrize(
+    ("accept", "webp"),
+    [
+        ("image/webp,*/*", True),
+        ("image/avif, IMAGE/WEBP;q=0.9", True),
+        ("image/webp;q=0", False),
+        ("image/png,*/*;q=0.8", False),
+        ("", False),
+        ("image/webpx", False),
+    ],
+)
+def test_webp_negotiation_reads_media_ranges_and_quality(accept, webp) -> None:
+    from imgpro.delivery import accepts_webp
+
+    assert accepts_webp(accept) is webp

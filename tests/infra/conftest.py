@@ -18,7 +18,10 @@ for _path in (ROOT / "layers" / "core" / "python", ROOT):
 
 import aws_cdk as cdk  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
+from infra.signing import PUBLIC_KEY_CONTEXT_KEY  # noqa: E402
 from infra.stack import DEV_CONTEXT_KEY, ImgProStack  # noqa: E402
 
 
@@ -27,10 +30,34 @@ def _synthesize(context: dict[str, Any]) -> ImgProStack:
 
 
 @pytest.fixture(scope="session")
-def app_context() -> dict[str, Any]:
+def signing_public_key() -> str:
+    """A fresh public key (PEM) as `openssl rsa -pubout` writes it; its private half is
+    thrown away, as the stack never needs it."""
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+@pytest.fixture(scope="session")
+def cdk_json_context() -> dict[str, Any]:
     """cdk.json's context (feature flags included), minus asset bundling: no pip in tests."""
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     return {**context, "aws:cdk:bundling-stacks": []}
+
+
+@pytest.fixture(scope="session")
+def app_context(cdk_json_context: dict[str, Any], signing_public_key: str) -> dict[str, Any]:
+    """What an operator's `cdk synth -c imgpro:signingPublicKey=...` passes."""
+    return {**cdk_json_context, PUBLIC_KEY_CONTEXT_KEY: signing_public_key}
+
+
+@pytest.fixture(scope="session")
+def synthesize() -> Callable[[dict[str, Any]], ImgProStack]:
+    """Builds the stack from a context of the test's own (for context handling tests)."""
+    return _synthesize
 
 
 @pytest.fixture(scope="session")

@@ -134,18 +134,22 @@ def test_other_functions_get_256_mb_and_10_seconds(
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=_names(ROUTES))
-def test_function_environment_names_table_bucket_and_cdn(
+def test_function_environment_names_table_bucket_cdn_and_signing_key(
     route, stack: ImgProStack, function_properties: Callable[[str], dict[str, Any]]
 ) -> None:
     table = stack.get_logical_id(stack.storage.table.node.default_child)
     bucket = stack.get_logical_id(stack.storage.bucket.node.default_child)
     distribution = stack.get_logical_id(stack.cdn.distribution.node.default_child)
+    public_key = stack.get_logical_id(stack.signing.public_key.node.default_child)
     assert function_properties(route.function)["Environment"]["Variables"] == {
         config.TABLE_NAME: {"Ref": table},
         config.BUCKET_NAME: {"Ref": bucket},
         config.CDN_BASE_URL: {
             "Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution, "DomainName"]}]]
         },
+        config.DISTRIBUTION_ID: {"Ref": distribution},
+        config.SIGNING_KEY_ID: {"Ref": public_key},
+        config.SIGNING_KEY_PARAMETER: "/imgpro/cloudfront-signing-key",
         "POWERTOOLS_SERVICE_NAME": "imgpro",
     }
 
@@ -193,7 +197,12 @@ def test_api_url_is_a_stack_output(stack: ImgProStack, template: Template) -> No
 
 
 def test_stack_outputs_each_url_once_under_a_stable_name(template: Template) -> None:
-    assert set(template.find_outputs("*")) == {"ApiUrl", "CdnBaseUrl", "TableName"}
+    assert set(template.find_outputs("*")) == {
+        "ApiUrl",
+        "CdnBaseUrl",
+        "TableName",
+        "DistributionId",
+    }
 
 
 def _gateway_response(template: Template, response_type: str) -> dict[str, Any]:

@@ -7,20 +7,29 @@ from typing import Any
 import pytest
 
 from imgpro.routes import ROUTES, WORKERS
+from infra.resize import RESIZE_FUNCTION
+from infra.signing import DEFAULT_KEY_PARAMETER
 from infra.stack import ImgProStack
 
 pytestmark = pytest.mark.infra
 
 UPLOADERS = ("upload", "import_url")
 DELETERS = ("delete_media", "batch_delete")
+MOVERS = ("update_media", "batch_update")
 DIRECT_UPLOAD_SIGNERS = ("upload_direct",)
 NO_OBJECT_ACCESS = tuple(
     route.function
     for route in ROUTES
-    if route.function not in UPLOADERS + DELETERS + DIRECT_UPLOAD_SIGNERS
+    if route.function not in UPLOADERS + DELETERS + MOVERS + DIRECT_UPLOAD_SIGNERS
 )
+ROUTE_NAMES = tuple(route.function for route in ROUTES)
 WORKER_NAMES = tuple(worker.function for worker in WORKERS)
-ALL_FUNCTIONS = tuple(route.function for route in ROUTES) + WORKER_NAMES
+TABLE_USERS = ROUTE_NAMES + WORKER_NAMES
+ALL_FUNCTIONS = (*TABLE_USERS, RESIZE_FUNCTION)
+# Every route that answers with media JSON signs the `src` of private media.
+URL_SIGNERS = tuple(name for name in ROUTE_NAMES if name != "service_info")
+INVALIDATORS = DELETERS + MOVERS
+MEDIA_OBJECTS = {"o/*", "v/*", "private/o/*", "private/v/*"}
 
 Statements = Callable[[str], list[dict[str, Any]]]
 
@@ -56,8 +65,8 @@ def bucket_id(stack: ImgProStack) -> str:
     return stack.get_logical_id(stack.storage.bucket.node.default_child)
 
 
-@pytest.mark.parametrize("name", ALL_FUNCTIONS)
-def test_every_function_can_read_and_write_the_table_and_its_index(
+@pytest.mark.parametrize("name", TABLE_USERS)
+def test_every_route_and_worker_can_read_and_write_the_table_and_its_index(
     name: str, stack: ImgProStack, role_statements: Statements
 ) -> None:
     table = stack.get_logical_id(stack.storage.table.node.default_child)
@@ -86,11 +95,11 @@ def _prefixes_with(statements: list[dict[str, Any]], action: str, bucket: str) -
 
 
 @pytest.mark.parametrize("name", UPLOADERS)
-def test_upload_functions_can_write_and_read_originals_only(
+def test_upload_functions_write_originals_on_both_sides_and_read_public_ones(
     name: str, role_statements: Statements, bucket_id: str
 ) -> None:
     statements = _s3_statements(role_statements(name))
-    assert _prefixes_with(statements, "s3:PutObject", bucket_id) == {"o/*"}
+    assert _prefixes_with(statements, "s3:PutObject", bucket_id) == {"o/*", "private/o/*"}
     assert _prefixes_with(statements, "s3:GetObject*", bucket_id) == {"o/*"}
 
 
@@ -99,28 +108,27 @@ def test_upload_functions_can_delete_only_originals_to_undo_a_failed_create(
     name: str, role_statements: Statements, bucket_id: str
 ) -> None:
     statements = _s3_statements(role_statements(name))
-    assert _prefixes_with(statements, "s3:DeleteObject*", bucket_id) == {"o/*"}
+    assert _prefixes_with(statements, "s3:DeleteObject*", bucket_id) == {"o/*", "private/o/*"}
 
 
 @pytest.mark.parametrize("name", DELETERS)
-def test_delete_functions_can_delete_originals_variants_and_pending_uploads(
+def test_delete_functions_can_delete_media_on_both_sides_and_pending_uploads(
     name: str, role_statements: Statements, bucket_id: str
 ) -> None:
     statements = _s3_statements(role_statements(name))
     assert _prefixes_with(statements, "s3:DeleteObject*", bucket_id) == {
-        "o/*",
-        "v/*",
+        *MEDIA_OBJECTS,
         "incoming/*",
     }
 
 
-@pytest.mark.parametrize("name", DELETERS)
-def test_delete_functions_can_list_only_variant_keys(
+@pytest.mark.parametrize("name", DELETERS + MOVERS)
+def test_delete_and_move_functions_can_list_only_variant_keys(
     name: str, role_statements: Statements, bucket_id: str
 ) -> None:
     (statement,) = [s for s in role_statements(name) if "s3:ListBucket" in _actions([s])]
     assert statement["Resource"] == {"Fn::GetAtt": [bucket_id, "Arn"]}
-    assert statement["Condition"] == {"StringLike": {"s3:prefix": ["v/*"]}}
+    assert statement["Condition"] == {"StringLike": {"s3:prefix": ["v/*", "private/v/*"]}}
 
 
 @pytest.mark.parametrize("name", DELETERS)
@@ -172,7 +180,7 @@ def test_worker_touches_only_incoming_uploads_and_originals(
 ) -> None:
     access = _object_access(role_statements(name), bucket_id)
     # No bucket-level entry: it can neither list nor read the bucket's settings.
-    assert set(access) == {"incoming/*", "o/*"}
+    assert set(access) == {"incoming/*", "o/*", "private/o/*"}
 
 
 @pytest.mark.parametrize("name", WORKER_NAMES)
@@ -184,9 +192,158 @@ def test_worker_reads_and_deletes_the_uploaded_file_only(
 
 
 @pytest.mark.parametrize("name", WORKER_NAMES)
+@pytest.mark.parametrize("side", ["o/*", "private/o/*"])
 def test_worker_writes_originals_and_may_delete_one_it_failed_to_record(
-    name: str, role_statements: Statements, bucket_id: str
+    name: str, side: str, role_statements: Statements, bucket_id: str
 ) -> None:
-    originals = _object_access(role_statements(name), bucket_id)["o/*"]
+    originals = _object_access(role_statements(name), bucket_id)[side]
     assert {"s3:PutObject", "s3:DeleteObject*"} <= originals
     assert not any(a.startswith(("s3:Get", "s3:List")) for a in originals)
+
+
+# --- moving media between the public and the private side ------------------------------
+
+
+@pytest.mark.parametrize("name", MOVERS)
+def test_move_functions_copy_and_delete_media_objects_on_both_sides(
+    name: str, role_statements: Statements, bucket_id: str
+) -> None:
+    access = _object_access(role_statements(name), bucket_id)
+    assert access == {
+        # Listing finds the variants to move; the bucket-level entry is only that.
+        "": {"s3:ListBucket"},
+        **{
+            pattern: {
+                "s3:GetObject",
+                "s3:GetObjectTagging",
+                "s3:PutObject",
+                "s3:PutObjectTagging",
+                "s3:DeleteObject*",
+            }
+            for pattern in MEDIA_OBJECTS
+        },
+    }
+
+
+# --- the resize function -------------------------------------------------------------
+
+
+def test_resize_reads_originals_and_writes_variants_only(
+    role_statements: Statements, bucket_id: str
+) -> None:
+    assert _object_access(role_statements(RESIZE_FUNCTION), bucket_id) == {
+        "o/*": {"s3:GetObject"},
+        "private/o/*": {"s3:GetObject"},
+        "v/*": {"s3:PutObject"},
+        "private/v/*": {"s3:PutObject"},
+    }
+
+
+def test_resize_may_only_get_and_update_table_items(
+    stack: ImgProStack, role_statements: Statements
+) -> None:
+    table = stack.get_logical_id(stack.storage.table.node.default_child)
+    dynamodb = [s for s in role_statements(RESIZE_FUNCTION) if "dynamodb:" in str(s["Action"])]
+    assert [(_actions([s]), s["Resource"]) for s in dynamodb] == [
+        ({"dynamodb:GetItem", "dynamodb:UpdateItem"}, {"Fn::GetAtt": [table, "Arn"]})
+    ]
+
+
+def test_resize_policy_grants_nothing_but_objects_and_table_items(
+    role_statements: Statements,
+) -> None:
+    # Logging comes from the role's AWSLambdaBasicExecutionRole, as for every function.
+    actions = _actions(role_statements(RESIZE_FUNCTION))
+    assert {a.split(":")[0] for a in actions} == {"s3", "dynamodb"}
+
+
+# --- signed URLs and invalidations ----------------------------------------------------
+
+
+def _parameter_arn(name: str) -> dict[str, Any]:
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":ssm:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":parameter{name}",
+            ],
+        ]
+    }
+
+
+@pytest.mark.parametrize("name", URL_SIGNERS)
+def test_url_signers_may_read_only_the_signing_key_parameter(
+    name: str, role_statements: Statements
+) -> None:
+    ssm = [s for s in role_statements(name) if "ssm:" in str(s["Action"])]
+    assert [(s["Action"], s["Resource"]) for s in ssm] == [
+        ("ssm:GetParameter", _parameter_arn(DEFAULT_KEY_PARAMETER))
+    ]
+
+
+@pytest.mark.parametrize("name", URL_SIGNERS)
+def test_url_signers_may_decrypt_only_through_ssm(name: str, role_statements: Statements) -> None:
+    (statement,) = [s for s in role_statements(name) if "kms:" in str(s["Action"])]
+    assert statement["Action"] == "kms:Decrypt"
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": {"Fn::Join": ["", ["ssm.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}
+        }
+    }
+    assert statement["Resource"] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":kms:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":key/*",
+            ],
+        ]
+    }
+
+
+@pytest.mark.parametrize("name", [n for n in ALL_FUNCTIONS if n not in URL_SIGNERS])
+def test_other_functions_cannot_read_the_signing_key(
+    name: str, role_statements: Statements
+) -> None:
+    actions = _actions(role_statements(name))
+    assert not any(a.startswith(("ssm:", "kms:")) for a in actions)
+
+
+@pytest.mark.parametrize("name", INVALIDATORS)
+def test_delete_and_move_functions_may_invalidate_this_distribution_only(
+    name: str, stack: ImgProStack, role_statements: Statements
+) -> None:
+    distribution = stack.get_logical_id(stack.cdn.distribution.node.default_child)
+    (statement,) = [s for s in role_statements(name) if "cloudfront:" in str(s["Action"])]
+    assert statement["Action"] == "cloudfront:CreateInvalidation"
+    assert statement["Resource"] == {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":cloudfront::",
+                {"Ref": "AWS::AccountId"},
+                ":distribution/",
+                {"Ref": distribution},
+            ],
+        ]
+    }
+
+
+@pytest.mark.parametrize("name", [n for n in ALL_FUNCTIONS if n not in INVALIDATORS])
+def test_other_functions_cannot_touch_the_distribution(
+    name: str, role_statements: Statements
+) -> None:
+    assert not any(a.startswith("cloudfront:") for a in _actions(role_statements(name)))

@@ -14,7 +14,7 @@ def test_settings_read_from_a_mapping() -> None:
     assert settings.max_direct_upload_bytes == config.DEFAULT_MAX_DIRECT_UPLOAD_BYTES
 
 
-@pytest.mark.parametrize("key", [config.TABLE_NAME, config.BUCKET_NAME, config.CDN_BASE_URL])
+@pytest.mark.parametrize("key", [config.TABLE_NAME, config.BUCKET_NAME])
 def test_a_missing_setting_names_its_variable(key) -> None:
     with pytest.raises(ConfigError, match=key):
         Settings.from_mapping({k: v for k, v in BASE.items() if k != key})
@@ -24,3 +24,13 @@ def test_a_missing_setting_names_its_variable(key) -> None:
 def test_a_bad_integer_setting_names_its_variable(value) -> None:
     with pytest.raises(ConfigError, match=config.MAX_DIRECT_UPLOAD_BYTES):
         Settings.from_mapping({**BASE, config.MAX_DIRECT_UPLOAD_BYTES: value})
+
+
+def test_the_cdn_base_is_optional_until_a_url_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The resize function runs without it (CloudFront's origin cannot know CloudFront).
+    assert Settings.from_mapping({**BASE, config.CDN_BASE_URL: ""}).cdn_base_url is None
+    monkeypatch.setattr(
+        config, "settings", lambda: Settings.from_mapping({**BASE, config.CDN_BASE_URL: ""})
+    )
+    with pytest.raises(ConfigError, match=config.CDN_BASE_URL):
+        config.cdn_base_url()

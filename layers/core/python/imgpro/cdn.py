@@ -25,9 +25,17 @@ def _cloudfront() -> Any:
 
 
 def invalidation_paths(uid: str) -> list[str]:
-    """Every cache key a media item can have: CloudFront keys the rewritten URI (the S3
-    key path), and uids have one length, so `/<uid>*` matches that media only."""
-    return [f"/o/{uid}*", f"/v/{uid}/*", f"/private/o/{uid}*", f"/private/v/{uid}/*"]
+    """Every path a media item can be cached under. CloudFront's guide asks for both the
+    viewer URI and the one the viewer function rewrote it to; uids all have one
+    length, so `/<uid>*` matches that media only."""
+    return [
+        f"/{uid}*",
+        f"/private/{uid}*",
+        f"/o/{uid}*",
+        f"/v/{uid}/*",
+        f"/private/o/{uid}*",
+        f"/private/v/{uid}/*",
+    ]
 
 
 def invalidate(uids: Sequence[str]) -> None:

@@ -49,8 +49,10 @@ class ConfigError(RuntimeError):
 class Settings:
     table_name: str
     bucket_name: str
-    cdn_base_url: str
-    """Base of every `src`: CloudFront's domain when deployed, the local stack's /cdn."""
+    cdn_base_url: str | None
+    """Base of every `src`: CloudFront's domain when deployed, the local stack's /cdn.
+    None only for the resize function: CloudFront's origin cannot also know CloudFront
+    (a dependency cycle), and it builds no URLs."""
     share_base_url: str | None
     """Base of every `url`; None means "this API's own base URL" (GET /{uid})."""
     max_direct_upload_bytes: int
@@ -67,7 +69,7 @@ class Settings:
         return cls(
             table_name=_required(env, TABLE_NAME),
             bucket_name=_required(env, BUCKET_NAME),
-            cdn_base_url=_required(env, CDN_BASE_URL).rstrip("/"),
+            cdn_base_url=(env.get(CDN_BASE_URL) or "").strip().rstrip("/") or None,
             share_base_url=(env.get(SHARE_BASE_URL) or "").rstrip("/") or None,
             max_direct_upload_bytes=_integer(
                 env, MAX_DIRECT_UPLOAD_BYTES, DEFAULT_MAX_DIRECT_UPLOAD_BYTES
@@ -106,3 +108,11 @@ def _integer(env: Mapping[str, str], key: str, default: int) -> int:
 def settings() -> Settings:
     """The container's settings, read on first use. Tests call `settings.cache_clear()`."""
     return Settings.from_mapping(os.environ)
+
+
+def cdn_base_url() -> str:
+    """The CDN base for `src` URLs; a deployment without it cannot describe media."""
+    base = settings().cdn_base_url
+    if not base:
+        raise ConfigError(f"environment variable {CDN_BASE_URL} is required")
+    return base

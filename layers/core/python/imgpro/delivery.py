@@ -68,7 +68,7 @@ def deliver(path: str, query: Mapping[str, str], headers: Mapping[str, str]) -> 
         ext=match["ext"],
         private=private,
         size=size,
-        accepts_webp="image/webp" in _header(headers, "accept"),
+        accepts_webp=accepts_webp(_header(headers, "accept")),
     )
     stored = storage.get_object(key_path.lstrip("/"))
     if stored is None:
@@ -91,9 +91,27 @@ def cdn_key_path(*, uid: str, ext: str, private: bool, size: str | None, accepts
     return f"{prefix}/v/{uid}/{size}.{fmt}"
 
 
+def accepts_webp(accept: str) -> bool:
+    """Whether an Accept header names image/webp with a non-zero quality (as the JS does)."""
+    for media_range in accept.split(","):
+        kind, *parameters = (part.strip().lower() for part in media_range.split(";"))
+        if kind != "image/webp":
+            continue
+        quality = 1.0
+        for parameter in parameters:
+            if parameter.startswith("q="):
+                try:
+                    quality = float(parameter[2:])
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            return True
+    return False
+
+
 def _signed(path: str, query: Mapping[str, str]) -> bool:
     from imgpro import signing
-    from imgpro.config import settings
+    from imgpro.config import cdn_base_url
 
     if not all(name in query for name in _SIGNING_PARAMETERS):
         return False
@@ -101,7 +119,7 @@ def _signed(path: str, query: Mapping[str, str]) -> bool:
     # the URL without them, which must be rebuilt byte for byte.
     others = [(name, value) for name, value in query.items() if name not in _SIGNING_PARAMETERS]
     signed = [(name, query[name]) for name in _SIGNING_PARAMETERS]
-    url = f"{settings().cdn_base_url}{path}?{urlencode(others + signed, safe='~')}"
+    url = f"{cdn_base_url()}{path}?{urlencode(others + signed, safe='~')}"
     return signing.verify(url)
 
 

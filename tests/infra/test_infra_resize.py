@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+from imgpro import config
+from infra.resize import RESIZE_FUNCTION
+from infra.stack import ImgProStack
+
+pytestmark = pytest.mark.infra
+
+Properties = Callable[[str], dict[str, Any]]
+
+
+def test_resize_runs_python_313_on_arm64_with_handler_module(
+    function_properties: Properties,
+) -> None:
+    properties = function_properties(RESIZE_FUNCTION)
+    assert properties["Runtime"] == "python3.13"
+    assert properties["Architectures"] == ["arm64"]
+    assert properties["Handler"] == "handler.handler"
+
+
+def test_resize_gets_1536_mb_and_30_seconds(function_properties: Properties) -> None:
+    properties = function_properties(RESIZE_FUNCTION)
+    assert (properties["MemorySize"], properties["Timeout"]) == (1536, 30)
+
+
+def test_resize_gets_the_core_and_imaging_layers(
+    stack: ImgProStack, function_properties: Properties
+) -> None:
+    core = {"Ref": stack.get_logical_id(stack.layers.core.node.default_child)}
+    imaging = {"Ref": stack.get_logical_id(stack.layers.imaging.node.default_child)}
+    assert function_properties(RESIZE_FUNCTION)["Layers"] == [core, imaging]
+
+
+def test_resize_environment_is_the_routes_environment_without_the_distribution(
+    function_properties: Properties,
+) -> None:
+    # The distribution is created from the resize function's URL, so naming the
+    # distribution in the function would be a dependency cycle CloudFormation refuses.
+    routes = dict(function_properties("get_media")["Environment"]["Variables"])
+    del routes[config.CDN_BASE_URL], routes[config.DISTRIBUTION_ID]
+    assert function_properties(RESIZE_FUNCTION)["Environment"]["Variables"] == routes
+
+
+def test_resize_function_url_requires_iam_signatures(
+    template: Template, function_id: Callable[[str], str]
+) -> None:
+    template.resource_count_is("AWS::Lambda::Url", 1)
+    template.has_resource_properties(
+        "AWS::Lambda::Url",
+        {
+            "AuthType": "AWS_IAM",
+            "TargetFunctionArn": {"Fn::GetAtt": [function_id(RESIZE_FUNCTION), "Arn"]},
+        },
+    )
+
+
+def test_resize_has_no_other_trigger(template: Template, function_id: Callable[[str], str]) -> None:
+    # Its only invokers are the two permissions of the distribution's origin access control,
+    # which name the function through its URL (see test_infra_cdn).
+    by_arn = template.find_resources(
+        "AWS::Lambda::Permission",
+        {"Properties": {"FunctionName": {"Fn::GetAtt": [function_id(RESIZE_FUNCTION), "Arn"]}}},
+    )
+    assert by_arn == {}
+    template.resource_count_is("AWS::Lambda::EventSourceMapping", 0)
