@@ -75,9 +75,10 @@ def _links(uid: str) -> list[str]:
 
 def test_delete_racing_a_tag_add_leaves_no_tag_link(api, monkeypatch) -> None:
     from imgpro import media
+    from imgpro.media import changing
 
     uid = api.upload("acme", tags="a").json()["id"]
-    original = media._delete_records
+    original = changing._delete_records
     raced = {"done": False}
 
     def racing(uid_, team_id, item):
@@ -86,15 +87,15 @@ def test_delete_racing_a_tag_add_leaves_no_tag_link(api, monkeypatch) -> None:
             media.update(uid_, media.Changes(tags=("b",), tag_mode="add"), team_id=team_id)
         return original(uid_, team_id, item)
 
-    monkeypatch.setattr(media, "_delete_records", racing)
+    monkeypatch.setattr(changing, "_delete_records", racing)
     assert api.delete(f"/v1/media/{uid}", token="acme").status == 204
     assert _links(uid) == []
 
 
 def test_tag_mode_all_bounds_its_scan_and_resumes_by_cursor(api, monkeypatch) -> None:
-    from imgpro import media
+    from imgpro.media import listing
 
-    monkeypatch.setattr(media, "MAX_LINKS_EXAMINED", 3)
+    monkeypatch.setattr(listing, "MAX_LINKS_EXAMINED", 3)
     rare = api.upload("acme", tags="common,rare").json()["id"]
     for _ in range(5):
         api.upload("acme", tags="common")

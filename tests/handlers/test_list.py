@@ -133,11 +133,11 @@ def test_offset_must_be_a_whole_number(api) -> None:
 
 
 def test_expired_media_is_not_listed(api, monkeypatch) -> None:
-    from imgpro import media
+    from imgpro.media import records
 
     keep = api.upload("acme").json()["id"]
     api.upload("acme", ttl="5m", tags="t")
-    monkeypatch.setattr(media, "now_seconds", lambda: 2**40)
+    monkeypatch.setattr(records, "now_seconds", lambda: 2**40)
     assert [m["id"] for m in api.get("/v1/media", token="acme").json()["data"]] == [keep]
     assert api.get("/v1/media?tags=t", token="acme").json()["data"] == []
 

@@ -29,10 +29,10 @@ def test_get_malformed_uid_is_404_not_500(api) -> None:
 
 
 def test_expired_media_is_hidden_at_once(api, monkeypatch) -> None:
-    from imgpro import media
+    from imgpro.media import records
 
     uid = api.upload("acme", ttl="5m").json()["id"]
-    monkeypatch.setattr(media, "now_seconds", lambda: 2**40)
+    monkeypatch.setattr(records, "now_seconds", lambda: 2**40)
     assert api.get(f"/v1/media/{uid}", token="acme").status == 404
 
 

@@ -1,0 +1,69 @@
+"""The media service: create, read, list, update and delete a team's media.
+
+Plain arguments in, `Media` values out; no Lambda or HTTP types. Every read
+treats media past `expires_at` as gone (DynamoDB TTL deletes hours late), and
+every lookup is scoped to the caller's team, so another team's media is
+indistinguishable from media that never existed.
+
+The parts: `records` (the values, statuses, loading items), `creating` (uploads,
+pending uploads, size variants), `listing` (newest first, by tags) and `changing`
+(updates, visibility, deletes). This module only re-exports what callers use; a
+test that patches a helper or the clock patches the submodule that defines it.
+"""
+
+from imgpro.media.changing import delete, delete_many, update, update_many
+from imgpro.media.creating import (
+    PendingMedia,
+    StoredImage,
+    create,
+    create_pending,
+    fail_pending,
+    find_pending,
+    finish_pending,
+    record_variant,
+)
+from imgpro.media.listing import list_media
+from imgpro.media.records import (
+    FAILED,
+    PROCESSING,
+    READY,
+    BatchDeleteResult,
+    Changes,
+    Media,
+    NewMedia,
+    Page,
+    SizeVariant,
+    find_live,
+    get,
+    get_many,
+    get_owned,
+)
+
+__all__ = [
+    "FAILED",
+    "PROCESSING",
+    "READY",
+    "BatchDeleteResult",
+    "Changes",
+    "Media",
+    "NewMedia",
+    "Page",
+    "PendingMedia",
+    "SizeVariant",
+    "StoredImage",
+    "create",
+    "create_pending",
+    "delete",
+    "delete_many",
+    "fail_pending",
+    "find_live",
+    "find_pending",
+    "finish_pending",
+    "get",
+    "get_many",
+    "get_owned",
+    "list_media",
+    "record_variant",
+    "update",
+    "update_many",
+]

@@ -1,0 +1,226 @@
+"""Changing media: PATCH one item or many (tags, visibility and all), and deletes.
+
+Writes are conditioned on the version read (`updated_ms`), so tag links always
+match the tags of the item they belong to.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+
+from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from imgpro import storage
+from imgpro.errors import Conflict, NotFound, ValidationFailed
+from imgpro.media.records import (
+    _WRITE_RETRIES,
+    BatchDeleteResult,
+    Changes,
+    Media,
+    _connection,
+    _load_many_owned,
+    _load_owned,
+    _tag_link,
+    _to_media,
+)
+from imgpro.models import MediaItem, TagLink, tag_sk
+from imgpro.validation import MAX_TAGS, tag_key
+
+logger = logging.getLogger("imgpro")
+
+
+# --- update ---------------------------------------------------------------------------
+
+
+def update(uid: str, changes: Changes, *, team_id: str, loaded: MediaItem | None = None) -> Media:
+    """Apply a PATCH to one of the team's media (`loaded`: the item if already read)."""
+    for _ in range(_WRITE_RETRIES):
+        item = loaded or _load_owned(uid, team_id)
+        loaded = None
+        if item is None:
+            raise NotFound()
+        new_tags = _apply_tag_change(item, changes)
+        if len(new_tags) > MAX_TAGS:
+            raise ValidationFailed.field("tags", f"Maximum {MAX_TAGS} tags allowed")
+        was_public = bool(item.is_public)
+        if _write_changes(item, changes, new_tags):
+            _apply_visibility(item, was_public)
+            return _to_media(item)
+    raise Conflict("The media kept changing under concurrent updates; retry the request")
+
+
+def update_many(ids: Sequence[str], changes: Changes, *, team_id: str) -> list[Media]:
+    """Apply one PATCH to each of the team's media among `ids`; others are skipped.
+
+    Every item's outcome is checked before anything is written, so a change that
+    would break one item's limits changes none.
+    """
+    items = _load_many_owned(ids, team_id)
+    for item in items.values():
+        if len(_apply_tag_change(item, changes)) > MAX_TAGS:
+            raise ValidationFailed.field(
+                "tags", f"Media {item.uid} would have more than {MAX_TAGS} tags"
+            )
+    updated: list[Media] = []
+    for uid in ids:
+        if uid not in items:
+            continue
+        try:
+            updated.append(update(uid, changes, team_id=team_id, loaded=items[uid]))
+        except NotFound:
+            continue  # deleted between the read and the write: as if never asked
+    return updated
+
+
+def _apply_tag_change(item: MediaItem, changes: Changes) -> list[str]:
+    current = list(item.tags or [])
+    if changes.tags is None:
+        return current
+    if changes.tag_mode == "replace":
+        return list(changes.tags)
+    if changes.tag_mode == "add":
+        present = _keys(current)
+        return current + [t for t in changes.tags if tag_key(t) not in present]
+    removed = _keys(changes.tags)
+    return [t for t in current if tag_key(t) not in removed]
+
+
+def _keys(tags: Iterable[str]) -> set[str]:
+    return {tag_key(t) for t in tags}
+
+
+def _write_changes(item: MediaItem, changes: Changes, new_tags: list[str]) -> bool:
+    """Write the item and its tag links together; False when someone else wrote first.
+
+    An update of the changed attributes, not a save of the whole item: the resize
+    function records variants on the same item at any time, and a save would erase
+    a record it made after our read.
+    """
+    old_keys = _keys(item.tags or ())
+    new_keys = _keys(new_tags)
+    previous_updated = item.updated_ms
+    actions = []
+    if changes.name is not None:
+        item.name = changes.name
+        actions.append(MediaItem.name.set(changes.name))
+    if changes.description is not None:
+        item.description = changes.description or None
+        actions.append(
+            MediaItem.description.set(item.description)
+            if item.description
+            else MediaItem.description.remove()
+        )
+    if changes.is_public is not None:
+        item.is_public = changes.is_public
+        actions.append(MediaItem.is_public.set(changes.is_public))
+    item.tags = new_tags or None
+    actions.append(MediaItem.tags.set(new_tags) if new_tags else MediaItem.tags.remove())
+    item.updated_ms = max(int(time.time() * 1000), int(previous_updated) + 1)
+    actions.append(MediaItem.updated_ms.set(item.updated_ms))
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            # Optimistic lock: tag links must match the tags of the version we read.
+            tx.update(item, actions=actions, condition=MediaItem.updated_ms == previous_updated)
+            for key in old_keys - new_keys:
+                tx.delete(TagLink(item.pk, tag_sk(key)))
+            for tag in new_tags:
+                if tag_key(tag) not in old_keys:
+                    tx.save(_tag_link(item, tag))
+    except TransactWriteError as exc:
+        if _conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+def _apply_visibility(item: MediaItem, was_public: bool) -> None:
+    """After a visibility change: move the objects to the side CloudFront serves them
+    from, point the record at the moved original, and drop what the CDN cached."""
+    if bool(item.is_public) == was_public or not item.object_key:
+        return
+    from imgpro import cdn
+
+    moved = storage.move_media_objects(item.uid, item.object_key, private=not item.is_public)
+    try:
+        item.update(actions=[MediaItem.object_key.set(moved)], condition=MediaItem.pk.exists())
+    except UpdateError as exc:
+        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+            raise
+    item.object_key = moved
+    cdn.invalidate([item.uid])
+
+
+# --- delete ---------------------------------------------------------------------------
+
+
+def delete(uid: str, *, team_id: str) -> None:
+    item = _delete_records(uid, team_id, _load_owned(uid, team_id))
+    if item is None:
+        raise NotFound()
+    _delete_objects([item])
+
+
+def delete_many(ids: Sequence[str], *, team_id: str) -> BatchDeleteResult:
+    loaded = _load_many_owned(ids, team_id)
+    removed = [
+        item for uid in ids if (item := _delete_records(uid, team_id, loaded.get(uid))) is not None
+    ]
+    _delete_objects(removed)
+    gone = {item.uid for item in removed}
+    return BatchDeleteResult(
+        deleted=[item.uid for item in removed], not_found=[uid for uid in ids if uid not in gone]
+    )
+
+
+def _delete_records(uid: str, team_id: str, item: MediaItem | None) -> MediaItem | None:
+    """Delete the record and its tag links; the deleted item, or None if it was not there.
+
+    Conditioned on the version read, like updates: a PATCH that added a tag between
+    our read and our write would otherwise leave that tag's link behind forever.
+    """
+    for _ in range(_WRITE_RETRIES):
+        if item is None:
+            return None
+        try:
+            with TransactWrite(connection=_connection()) as tx:
+                tx.delete(item, condition=MediaItem.updated_ms == item.updated_ms)
+                for key in _keys(item.tags or ()):
+                    tx.delete(TagLink(item.pk, tag_sk(key)))
+        except TransactWriteError as exc:
+            if not _conditional_failure(exc):
+                raise
+            item = _load_owned(uid, team_id)
+            continue
+        return item
+    raise Conflict("The media kept changing while being deleted; retry the request")
+
+
+def _delete_objects(items: Sequence[MediaItem]) -> None:
+    """Delete the objects of media whose records are gone, and drop them from the CDN.
+
+    The delete has happened once the records are gone, so a failure here must not
+    turn it into an error the client would retry (and get a 404 for); the objects
+    are logged for the orphan sweeper instead.
+    """
+    if not items:
+        return
+    from imgpro import cdn
+
+    try:
+        storage.delete_media_objects((item.uid, item.object_key) for item in items)
+        cdn.invalidate([item.uid for item in items])
+    except Exception:
+        logger.exception(
+            "media deleted but its objects were not: %s", ", ".join(i.uid for i in items)
+        )
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def _conditional_failure(exc: TransactWriteError | PutError | UpdateError) -> bool:
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
