@@ -39,47 +39,73 @@ def create(team_id: str, new: NewMedia) -> Media:
     If the record cannot be written the object is deleted again, so a failure
     leaves nothing behind and a retry starts clean.
     """
+    item = _new_item(
+        team_id,
+        name=new.name,
+        status=READY,
+        is_public=new.is_public,
+        description=new.description,
+        tags=new.tags,
+        ttl_seconds=new.ttl_seconds,
+    )
+    _store_original(item, new.data, ext=new.ext, content_type=new.content_type)
+    item.width, item.height = new.width, new.height
+    try:
+        _insert(item)
+    except BaseException:
+        storage.delete_object(item.object_key)
+        raise
+    return _to_media(item)
+
+
+def _new_item(
+    team_id: str,
+    *,
+    name: str,
+    status: str,
+    is_public: bool,
+    description: str | None,
+    tags: tuple[str, ...],
+    ttl_seconds: int | None,
+) -> MediaItem:
     uid = new_uid()
     created_ms = int(time.time() * 1000)
-    expires_at = created_ms // 1000 + new.ttl_seconds if new.ttl_seconds else None
-    key = storage.original_key(uid, new.ext, private=not new.is_public)
-    digest = hashlib.sha256(new.data).digest()
-    storage.put_original(
-        key,
-        new.data,
-        content_type=new.content_type,
-        checksum_sha256_b64=base64.b64encode(digest).decode(),
-        ephemeral=expires_at is not None,
-        private=not new.is_public,
-    )
-    item = MediaItem(
+    return MediaItem(
         media_pk(uid),
         gsi1pk=team_pk(team_id),
         gsi1sk=sort_key(created_ms, uid),
         uid=uid,
         team_id=team_id,
-        name=new.name,
-        status=READY,
-        is_public=new.is_public,
-        object_key=key,
-        content_type=new.content_type,
-        ext=new.ext,
-        width=new.width,
-        height=new.height,
-        filesize=len(new.data),
-        checksum=digest.hex(),
-        description=new.description or None,
-        tags=list(new.tags) or None,
+        name=name,
+        status=status,
+        is_public=is_public,
+        description=description or None,
+        tags=list(tags) or None,
         created_ms=created_ms,
         updated_ms=created_ms,
-        expires_at=expires_at,
+        expires_at=created_ms // 1000 + ttl_seconds if ttl_seconds else None,
     )
-    try:
-        _insert(item)
-    except BaseException:
-        storage.delete_object(key)
-        raise
-    return _to_media(item)
+
+
+def _store_original(item: MediaItem, data: bytes, *, ext: str, content_type: str) -> None:
+    """Put the image where its visibility says, and note on the item what was stored."""
+    private = not item.is_public
+    key = storage.original_key(item.uid, ext, private=private)
+    digest = hashlib.sha256(data).digest()
+    storage.put_original(
+        key,
+        data,
+        content_type=content_type,
+        # S3 verifies the bytes against this, so a corrupted transfer fails loudly.
+        checksum_sha256_b64=base64.b64encode(digest).decode(),
+        ephemeral=item.expires_at is not None,
+        private=private,
+    )
+    item.object_key = key
+    item.ext = ext
+    item.content_type = content_type
+    item.filesize = len(data)
+    item.checksum = digest.hex()
 
 
 def _insert(item: MediaItem) -> None:
@@ -119,24 +145,16 @@ class StoredImage:
 
 def create_pending(team_id: str, pending: PendingMedia) -> Media:
     """A media record in `processing`, listed and fetchable at once, with no image yet."""
-    uid = new_uid()
-    created_ms = int(time.time() * 1000)
-    item = MediaItem(
-        media_pk(uid),
-        gsi1pk=team_pk(team_id),
-        gsi1sk=sort_key(created_ms, uid),
-        uid=uid,
-        team_id=team_id,
+    item = _new_item(
+        team_id,
         name=pending.name,
         status=PROCESSING,
         is_public=pending.is_public,
-        declared_size=pending.declared_size,
-        description=pending.description or None,
-        tags=list(pending.tags) or None,
-        created_ms=created_ms,
-        updated_ms=created_ms,
-        expires_at=created_ms // 1000 + pending.ttl_seconds if pending.ttl_seconds else None,
+        description=pending.description,
+        tags=pending.tags,
+        ttl_seconds=pending.ttl_seconds,
     )
+    item.declared_size = pending.declared_size
     _insert(item)
     return _to_media(item)
 
@@ -156,32 +174,17 @@ def finish_pending(uid: str, image: StoredImage) -> Media | None:
         item = _load(uid)
         if item is None or item.status != PROCESSING:
             return None
-        key = storage.original_key(uid, image.ext, private=not item.is_public)
-        digest = hashlib.sha256(image.data).digest()
-        storage.put_original(
-            key,
-            image.data,
-            content_type=image.content_type,
-            checksum_sha256_b64=base64.b64encode(digest).decode(),
-            ephemeral=item.expires_at is not None,
-            private=not item.is_public,
-        )
+        _store_original(item, image.data, ext=image.ext, content_type=image.content_type)
         previous = item.updated_ms
         item.status = READY
         item.name = image.name
-        item.object_key = key
-        item.ext = image.ext
-        item.content_type = image.content_type
-        item.width = image.width
-        item.height = image.height
-        item.filesize = len(image.data)
-        item.checksum = digest.hex()
+        item.width, item.height = image.width, image.height
         item.updated_ms = max(int(time.time() * 1000), int(previous) + 1)
         try:
             item.save(condition=MediaItem.updated_ms == previous)
         except PutError as exc:
             if not _put_conditional_failure(exc):
-                storage.delete_object(key)
+                storage.delete_object(item.object_key)
                 raise
             continue
         return _to_media(item)
