@@ -12,10 +12,11 @@ so this module is built for speed and cold start (bench/variants.py holds it to 
 - only the four Pillow plugins of stored originals are imported: opening or saving a
   format Pillow has not registered makes it import all ~50 of its plugins (`Image.init`).
   Nothing here imports pillow-heif, `raster`, `pipeline` or `svg`.
-- JPEG is decoded with DCT scaling (`draft`), at the smallest 1/2, 1/4 or 1/8 scale still
-  at least the target, so a 24 MP photo is never decoded whole for a variant; the one
-  Lanczos resample (after a box `reduce` where the ratio is large) finishes the job.
-- the image is resized in the mode it was decoded in and converted (L to RGB, CMYK to
+- JPEG is decoded with DCT scaling (`draft`, see `_dct_scale`), so a 24 MP photo is
+  never decoded whole for a variant; one resample finishes the job: Lanczos (after a
+  box `reduce` where the ratio is large), as libvips does, except bicubic after a
+  1/2-scale decode (`_AFTER_HALF_SCALE`).
+- the image is resized in the mode it was decoded in, and converted (grey or CMYK to
   RGB) and turned upright afterwards, on the small image.
 
 Variants are always upright (EXIF orientation applied) and carry no EXIF: WebP readers
@@ -48,9 +49,14 @@ WEBP_METHOD = 4
 
 _RESAMPLE = Image.Resampling.LANCZOS
 _REDUCING_GAP = 2.0
-"""A box `reduce` by an integer factor first, then Lanczos over the last 2x or more:
-Pillow's documented "indistinguishable from fair resampling" setting, and the gap
-libvips's `resize` uses too."""
+"""A box `reduce` by an integer factor first, then Lanczos over the last 2x or more: the
+default of Pillow's `thumbnail` ("very close to fair resampling") and of libvips's
+`resize`."""
+
+_AFTER_HALF_SCALE = Image.Resampling.BICUBIC
+"""The resample after a 1/2-scale JPEG decode (l-xxl of most photos), 1x-2x. Lanczos
+there takes 35-40% longer, which put JPEG xl past 1.5x libvips's time; bicubic keeps
+about a tenth less fine detail (bench/README.md). `_RESAMPLE` here trades that back."""
 
 # EXIF orientation -> the transpose that makes the image upright (as ImageOps.exif_transpose).
 _UPRIGHT = {
@@ -92,19 +98,46 @@ def render(data: bytes, original: ImageFormat, size: str, *, output: ImageFormat
         # Sized before rotating: a quarter turn swaps width and height, and target_size
         # scales both sides by the same factor, so the upright variant has the upright size.
         target = target_size(image.width, image.height, size)
-        box = None
-        if original is formats.JPEG and image.size != target:
-            # DCT scaling: libjpeg decodes at the smallest 1/2^n scale that is still at
-            # least the target (the box is the exact area, as scaled sizes round up).
-            drafted = image.draft(image.mode, target)
+        box, resample = None, _RESAMPLE
+        scale = _dct_scale(image.size, target) if original is formats.JPEG else 1
+        if scale > 1:
+            # Asking for exactly 1/scale of the size makes Pillow pick that scale. The
+            # box is the exact source area: scaled sizes round up to whole pixels.
+            drafted = image.draft(image.mode, (image.width // scale, image.height // scale))
             box = drafted[1] if drafted else None
+            if box is not None and scale == 2:
+                resample = _AFTER_HALF_SCALE
         pixels = _resizable(image)
         if pixels.size != target or box is not None:
-            pixels = pixels.resize(target, _RESAMPLE, box=box, reducing_gap=_REDUCING_GAP)
-        info = image.info  # after the decode: a PNG's eXIf may follow its pixels
+            pixels = pixels.resize(target, resample, box=box, reducing_gap=_REDUCING_GAP)
+        image.load()  # a no-op when resized; a PNG's eXIf may follow its pixels
+        info = image.info
         pixels, icc = _output_mode(pixels, output, info.get("icc_profile"))
         pixels = _upright(pixels, orientation_of(info.get("exif")))
         return Variant(_encode(pixels, output, icc), output, pixels.width, pixels.height)
+
+
+def _dct_scale(size: tuple[int, int], target: tuple[int, int]) -> int:
+    """The JPEG DCT scaling to decode at: 8, 4 or 2 for 1/8, 1/4 or 1/2, 1 for none.
+
+    libjpeg's scaled decodes (1/8 is the DC coefficient alone: 8x8 block averages) cost
+    little more than the entropy decoding, but they are soft, and only a resample that
+    still shrinks 2x or more afterwards makes the result as sharp as from a full decode.
+    libvips's `thumbnail` always leaves that 2x, then shrinks a 1/2- or full-scale decode
+    2x-4x with its SIMD resampler; Pillow's resampler is 3-4x slower at that (a 24 MP
+    photo at xl: 2.6x libvips's time). So the 2x is left where the decode is 1/4 scale or
+    smaller (cheap either way), and otherwise the decode is the smallest scale still at
+    least the target (Pillow's own `draft` rule), leaving the resample 1x-2x: faster, and
+    softer at l-xxl than libvips (bench/README.md has the numbers).
+    """
+    width, height = size
+    roomy = min(width // (2 * target[0]), height // (2 * target[1]))
+    fits = min(width // target[0], height // target[1])
+    if roomy >= 8:
+        return 8
+    if roomy >= 4 or fits >= 4:
+        return 4
+    return 2 if fits >= 2 else 1
 
 
 def _resizable(image: Image.Image) -> Image.Image:
@@ -136,15 +169,8 @@ def _output_mode(
     """
     space = icc[16:20] if icc and len(icc) >= 20 else None
     if image.mode == "CMYK":
-        if space == b"CMYK":
-            # Print CMYK with its profile: converted colour-managed (lcms, imported only
-            # here), to untagged sRGB, as every browser shows untagged pixels.
-            from PIL import ImageCms
-
-            srgb = ImageCms.createProfile("sRGB")
-            cmyk = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            return ImageCms.profileToProfile(image, cmyk, srgb, outputMode="RGB"), None
-        image, space = image.convert("RGB"), None
+        rgb = _cmyk_to_srgb(image, icc) if space == b"CMYK" else None
+        return _output_mode(rgb or image.convert("RGB"), output, None)
     alpha = image.mode in ("LA", "RGBA")
     if output is formats.PNG and image.mode in ("L", "LA"):
         wanted = image.mode  # a grey PNG stays grey (and a third of the size)
@@ -155,6 +181,19 @@ def _output_mode(
     grey = wanted in ("L", "LA")
     keep = space == (b"GRAY" if grey else b"RGB ")
     return (image if image.mode == wanted else image.convert(wanted)), (icc if keep else None)
+
+
+def _cmyk_to_srgb(image: Image.Image, icc: bytes | None) -> Image.Image | None:
+    """Print CMYK converted with its own profile (lcms, imported only here) to untagged
+    sRGB, which is what browsers assume; None if the profile is unusable."""
+    from PIL import ImageCms
+
+    try:
+        cmyk = ImageCms.ImageCmsProfile(io.BytesIO(icc or b""))
+        srgb = ImageCms.createProfile("sRGB")
+        return ImageCms.profileToProfile(image, cmyk, srgb, outputMode="RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return None  # then Pillow's plain conversion, like an untagged CMYK JPEG
 
 
 def _upright(image: Image.Image, orientation: int) -> Image.Image:
@@ -178,6 +217,7 @@ def _encode(image: Image.Image, output: ImageFormat, icc: bytes | None) -> bytes
 def _render_animation(image: Image.Image, size: str, output: ImageFormat) -> Variant:
     target = target_size(image.width, image.height, size)
     orientation = orientation_of(image.info.get("exif"))
+    icc = image.info.get("icc_profile")
     frames: list[Image.Image] = []
     durations: list[int] = []
     for index in range(image.n_frames):
@@ -192,6 +232,8 @@ def _render_animation(image: Image.Image, size: str, output: ImageFormat) -> Var
     options["loop"] = image.info.get("loop", 0)
     if output is formats.WEBP:
         options.update(quality=WEBP_QUALITY, method=WEBP_METHOD)
+        if icc and icc[16:20] == b"RGB ":
+            options["icc_profile"] = icc
     elif output is formats.GIF:
         options.update(disposal=2)
     frames[0].save(out, output.pillow, **options)
