@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from imgpro.auth import Caller, ability_for_method, hash_secret, new_secret, parse_authorization
+from imgpro.auth import Caller, hash_secret, new_secret, parse_authorization
 from imgpro.errors import Forbidden, Unauthorized
 
 
@@ -59,11 +59,3 @@ def test_abilities(abilities, read, write) -> None:
 def test_require_raises_forbidden_naming_the_ability() -> None:
     with pytest.raises(Forbidden, match="write"):
         Caller(team_id="t", token_id=1, abilities=frozenset({"read"})).require("write")
-
-
-@pytest.mark.parametrize(
-    ("method", "ability"),
-    [("GET", "read"), ("HEAD", "read"), ("POST", "write"), ("PATCH", "write"), ("DELETE", "write")],
-)
-def test_method_abilities(method, ability) -> None:
-    assert ability_for_method(method) == ability

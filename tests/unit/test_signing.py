@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from imgpro import config, signing
 from imgpro.config import ConfigError
+from tests.conftest import signing_key_pair
 
 CDN = "https://cdn.example.test"
 URL = f"{CDN}/ab12cd34.jpg"
@@ -29,21 +30,7 @@ class Pair:
 
 
 def _pair() -> Pair:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
-    public_pem = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return Pair(private_pem, public_pem)
+    return Pair(*signing_key_pair())
 
 
 @pytest.fixture(scope="module")

@@ -100,8 +100,3 @@ def authenticate(presented: PresentedToken) -> Caller:
         token_id=int(item.token_id),
         abilities=frozenset(item.abilities),
     )
-
-
-def ability_for_method(method: str) -> str:
-    """The ability a request method needs: GET (and HEAD) read, everything else writes."""
-    return READ if method.upper() in ("GET", "HEAD") else WRITE

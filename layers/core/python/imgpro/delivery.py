@@ -19,8 +19,8 @@ from urllib.parse import urlencode
 
 from imgpro import media, storage
 from imgpro.imaging.formats import IMAGE_CSP
+from imgpro.imaging.limits import VARIANT_SIZES
 
-SIZE_NAMES = ("s", "m", "l", "xl", "xxl")
 _VIEWER = re.compile(r"/(?P<private>private/)?(?P<uid>[a-z0-9]{12})\.(?P<ext>jpg|png|gif|webp|svg)")
 _ORIGIN = re.compile(
     r"/(?P<private>private/)?(?:o/(?P<uid>[a-z0-9]{12})\.(?P<ext>jpg|png|gif|webp|svg)"
@@ -58,7 +58,7 @@ def deliver(path: str, query: Mapping[str, str], headers: Mapping[str, str]) -> 
     if not match:
         return _NOT_FOUND
     size = query.get("size")
-    if size is not None and size not in SIZE_NAMES:
+    if size is not None and size not in VARIANT_SIZES:
         return _error(400, "size must be one of s, m, l, xl, xxl")
     private = bool(match["private"])
     if private and not _signed(path, query):

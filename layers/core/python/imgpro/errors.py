@@ -77,10 +77,6 @@ class NotFound(ApiError):
     message = "Media not found"
 
 
-class RouteNotFound(NotFound):
-    message = "Not found"
-
-
 class Conflict(ApiError):
     status = 409
     code = "conflict"

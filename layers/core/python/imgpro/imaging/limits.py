@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import math
 
+VARIANT_SIZES: dict[str, int] = {"s": 320, "m": 640, "l": 1280, "xl": 1920, "xxl": 2560}
+"""Longest side of each size variant, in the seed's order. Here rather than in
+`variants` so the API functions can name sizes without importing Pillow."""
+
 MAX_SIDE = 8192
 MAX_PIXELS = 48_000_000
 

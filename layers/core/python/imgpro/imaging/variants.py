@@ -34,13 +34,13 @@ from PIL import GifImagePlugin, Image, JpegImagePlugin, PngImagePlugin, WebPImag
 from imgpro.imaging import formats
 from imgpro.imaging.exif import orientation_of
 from imgpro.imaging.formats import ImageFormat
+from imgpro.imaging.limits import VARIANT_SIZES
 
 # Registered by importing them (above); `Image.open(formats=[...])` and `save` then
 # never fall back to `Image.init()`, which imports every plugin Pillow has.
 _PLUGINS = (GifImagePlugin, JpegImagePlugin, PngImagePlugin, WebPImagePlugin)
 
-SIZES: dict[str, int] = {"s": 320, "m": 640, "l": 1280, "xl": 1920, "xxl": 2560}
-"""Longest side of each variant, in the seed's order."""
+SIZES = VARIANT_SIZES
 
 JPEG_QUALITY = 82
 WEBP_QUALITY = 80

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pynamodb.connection import Connection
 
 from imgpro.errors import NotFound
+from imgpro.imaging.limits import VARIANT_SIZES
 from imgpro.models import META, MediaItem, TagLink, media_pk, tag_partition, tag_sk
 from imgpro.pagination import encode_cursor
 from imgpro.validation import TagUpdateMode, is_wellformed_uid, tag_key
@@ -214,13 +215,10 @@ def _to_media(item: MediaItem) -> Media:
         expires_at=_int(item.expires_at),
         sizes=tuple(
             SizeVariant(size, int(v["w"]), int(v["h"]), int(v["b"]), str(v["f"]))
-            for size in SIZE_NAMES
+            for size in VARIANT_SIZES
             if (v := _variant_map(item, size)) is not None
         ),
     )
-
-
-SIZE_NAMES = ("s", "m", "l", "xl", "xxl")
 
 
 def _variant_map(item: MediaItem, size: str) -> dict | None:
