@@ -2,7 +2,7 @@
 
 `PAYLOADS` is a list of `(name, bytes)`: script in every spelling, event handlers, links
 with obfuscated schemes, elements that fetch or animate, CSS that fetches or runs,
-DTD and entity attacks, HTML smuggled into SVG. Each one must be refused (InvalidField) or
+DTD and entity attacks, HTML smuggled into SVG. Each one must be refused (ImageRejected) or
 come out inert by `assert_inert`, which re-parses the output on its own terms and does not
 share any code or list with the sanitizer.
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from imgpro.imaging.containers import Container, inspect_container, jpeg, rewrite_exif
+from imgpro.imaging.errors import ImageRejected
 from imgpro.imaging.formats import GIF, JPEG, PNG, WEBP, ImageFormat, detect
-from imgpro.validation import InvalidField
 
 ZIP = b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + b"\x00" * 20 + b"PK\x05\x06" + b"\x00" * 18
 HTML = b"<html><script>alert(document.domain)</script></html>"
@@ -119,29 +119,29 @@ def test_jpeg_fill_bytes_and_standalone_markers_between_segments_are_skipped() -
 
 def test_jpeg_without_end_of_image_marker_is_truncated() -> None:
     image = _encode(_noise((32, 32)), "JPEG")
-    with pytest.raises(InvalidField, match="truncated"):
+    with pytest.raises(ImageRejected, match="truncated"):
         _inspect(image[:-2])
 
 
 def test_jpeg_with_a_segment_running_past_the_end_is_truncated() -> None:
-    with pytest.raises(InvalidField, match="truncated"):
+    with pytest.raises(ImageRejected, match="truncated"):
         _inspect(b"\xff\xd8\xff\xe0\x10\x00JFIF")
 
 
 def test_jpeg_segment_length_below_two_is_malformed() -> None:
-    with pytest.raises(InvalidField, match="malformed"):
+    with pytest.raises(ImageRejected, match="malformed"):
         _inspect(b"\xff\xd8\xff\xe0\x00\x01\xff\xd9")
 
 
 def test_jpeg_with_tables_but_no_scan_is_refused() -> None:
-    with pytest.raises(InvalidField, match="no image data"):
+    with pytest.raises(ImageRejected, match="no image data"):
         _inspect(b"\xff\xd8\xff\xfe\x00\x04hi\xff\xd9")
 
 
 def test_jpeg_with_too_many_scans_is_refused() -> None:
     frame = b"\xff\xc0\x00\x02"
     data = b"\xff\xd8" + frame + b"\xff\xda\x00\x02\x00" * (jpeg.MAX_SCANS + 1) + b"\xff\xd9"
-    with pytest.raises(InvalidField, match="too many scans"):
+    with pytest.raises(ImageRejected, match="too many scans"):
         _inspect(data)
 
 
@@ -165,20 +165,20 @@ def test_png_ends_just_past_the_iend_crc() -> None:
 def test_png_with_a_bad_crc_is_corrupt() -> None:
     image = bytearray(_encode(_frames(1)[0], "PNG"))
     image[20] ^= 0x01  # inside IHDR's payload
-    with pytest.raises(InvalidField, match="corrupt"):
+    with pytest.raises(ImageRejected, match="corrupt"):
         _inspect(bytes(image))
 
 
 def test_png_without_iend_is_truncated() -> None:
     image = _encode(_frames(1)[0], "PNG")
-    with pytest.raises(InvalidField, match="truncated"):
+    with pytest.raises(ImageRejected, match="truncated"):
         _inspect(image[:-12])
 
 
 def test_png_not_starting_with_ihdr_is_malformed() -> None:
     image = _encode(_frames(1)[0], "PNG")
     moved = image[:8] + _png_chunk(b"tEXt", b"a\x00b") + image[8:]
-    with pytest.raises(InvalidField, match="IHDR"):
+    with pytest.raises(ImageRejected, match="IHDR"):
         _inspect(moved)
 
 
@@ -193,7 +193,7 @@ def test_apng_whose_actl_disagrees_with_its_fctl_chunks_is_refused() -> None:
     image = _encode(first, "PNG", save_all=True, append_images=rest)
     at = image.index(b"acTL") - 4
     forged = image[:at] + _png_chunk(b"acTL", struct.pack(">II", 1, 0)) + image[at + 20 :]
-    with pytest.raises(InvalidField, match="acTL declares 1 frames but there are 3"):
+    with pytest.raises(ImageRejected, match="acTL declares 1 frames but there are 3"):
         _inspect(forged)
 
 
@@ -239,7 +239,7 @@ def test_gif_without_trailer_after_a_complete_block_ends_with_the_data() -> None
 
 def test_gif_ending_inside_a_block_is_truncated() -> None:
     image = _encode(_frames(1)[0], "GIF")
-    with pytest.raises(InvalidField, match="truncated"):
+    with pytest.raises(ImageRejected, match="truncated"):
         _inspect(image[:-3])
 
 
@@ -250,7 +250,7 @@ def test_gif_bytes_that_start_no_block_after_a_frame_are_trailing_data() -> None
 
 def test_gif_without_any_image_is_refused() -> None:
     header = b"GIF89a\x01\x00\x01\x00\x00\x00\x00"
-    with pytest.raises(InvalidField, match="no image"):
+    with pytest.raises(ImageRejected, match="no image"):
         _inspect(header + b"\x21\xfe\x02hi\x00;")
 
 
@@ -272,7 +272,7 @@ def test_animated_webp_counts_anmf_chunks() -> None:
 
 def test_webp_shorter_than_its_riff_size_is_truncated() -> None:
     image = _encode(_frames(1)[0], "WEBP")
-    with pytest.raises(InvalidField, match="truncated"):
+    with pytest.raises(ImageRejected, match="truncated"):
         _inspect(image[:-1])
 
 
@@ -295,12 +295,12 @@ def test_webp_exif_is_read_with_or_without_the_jpeg_prefix() -> None:
 
 def test_webp_animation_without_frames_is_refused() -> None:
     vp8x = b"VP8X" + struct.pack("<I", 10) + b"\x02" + bytes(9)
-    with pytest.raises(InvalidField, match="no frames"):
+    with pytest.raises(ImageRejected, match="no frames"):
         _inspect(_riff(vp8x + b"ANIM" + struct.pack("<I", 6) + bytes(6)))
 
 
 def test_webp_chunk_running_past_the_riff_end_is_malformed() -> None:
-    with pytest.raises(InvalidField, match="malformed"):
+    with pytest.raises(ImageRejected, match="malformed"):
         _inspect(_riff(b"VP8L" + struct.pack("<I", 1000) + bytes(10)))
 
 
@@ -359,10 +359,10 @@ FORMATS = (JPEG, PNG, GIF, WEBP)
 
 
 def _check(fmt: ImageFormat, data: bytes) -> None:
-    """Only InvalidField or a consistent Container may come out."""
+    """Only ImageRejected or a consistent Container may come out."""
     try:
         container = inspect_container(fmt, data)
-    except InvalidField as exc:
+    except ImageRejected as exc:
         assert str(exc)
         return
     assert 0 < container.end <= len(data)

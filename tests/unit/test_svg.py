@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from imgpro.imaging.errors import ImageRejected
 from imgpro.imaging.svg import SVG_CSP, SanitizedSvg, sanitize_svg
-from imgpro.validation import InvalidField
 from tests.support.svg_payloads import KEEP, PAYLOADS, PNG_BASE64, SVG_NS, XLINK_NS, assert_inert
 
 SVG = f"{{{SVG_NS}}}"
@@ -26,7 +26,7 @@ def _clean(body: str = "", attributes: str = "") -> str:
 
 
 def _refusal(data: bytes) -> str:
-    with pytest.raises(InvalidField) as info:
+    with pytest.raises(ImageRejected) as info:
         sanitize_svg(data)
     return str(info.value)
 
@@ -38,7 +38,7 @@ def _refusal(data: bytes) -> str:
 def test_hostile_svg_is_refused_or_inert(name: str, payload: bytes) -> None:
     try:
         result = sanitize_svg(payload)
-    except InvalidField as exc:
+    except ImageRejected as exc:
         assert str(exc)
         return
     assert_inert(result.data)
@@ -568,7 +568,7 @@ def test_output_has_no_xml_declaration_and_starts_with_svg() -> None:
 def _accepted(payload: bytes) -> bool:
     try:
         sanitize_svg(payload)
-    except InvalidField:
+    except ImageRejected:
         return False
     return True
 
@@ -638,7 +638,7 @@ _NODES = st.recursive(
 def test_random_hostile_documents_come_out_inert_and_stable(nodes: list[str]) -> None:
     try:
         once = sanitize_svg((_ROOT + "".join(nodes) + "</svg>").encode())
-    except InvalidField:
+    except ImageRejected:
         return
     assert_inert(once.data)
     assert sanitize_svg(once.data) == once

@@ -16,8 +16,8 @@ from urllib.parse import unquote_plus
 from imgpro import media, storage
 from imgpro.clients import bind_table
 from imgpro.imaging import limits
+from imgpro.imaging.errors import ImageRejected
 from imgpro.naming import stored_name
-from imgpro.validation import InvalidField
 
 logger = logging.getLogger("imgpro")
 
@@ -46,13 +46,13 @@ def process_incoming(uid: str) -> None:
         if uploaded.size > min(declared, limits.MAX_UPLOAD_BYTES):
             # S3 enforces the presigned policy's size range; this check is for the
             # emulators that do not, and costs nothing.
-            raise InvalidField(
+            raise ImageRejected(
                 f"The uploaded file is {uploaded.size:,} bytes, more than the {declared:,} declared"
             )
         from imgpro.imaging.pipeline import prepare
 
         image = prepare(uploaded.body)
-    except InvalidField as refused:
+    except ImageRejected as refused:
         logger.info("upload %s refused: %s", uid, refused)
         media.fail_pending(uid)
     else:

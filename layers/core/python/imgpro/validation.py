@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 from imgpro.errors import ValidationFailed
+from imgpro.imaging.errors import ImageRejected
 from imgpro.imaging.limits import MAX_UPLOAD_BYTES
 
 T = TypeVar("T")
@@ -50,7 +51,7 @@ class FieldErrors:
     def check(self, field: str, parser: Callable[[Any], T], raw: Any) -> T | None:
         try:
             return parser(raw)
-        except InvalidField as exc:
+        except (InvalidField, ImageRejected) as exc:
             self.add(field, str(exc))
             return None
 
@@ -66,7 +67,7 @@ class FieldErrors:
         """Run one parser; its InvalidField becomes a validation error on `field`."""
         try:
             return parser(raw)
-        except InvalidField as exc:
+        except (InvalidField, ImageRejected) as exc:
             raise ValidationFailed.field(field, str(exc)) from None
 
 

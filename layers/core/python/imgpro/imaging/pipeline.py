@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from imgpro.imaging import formats, limits
+from imgpro.imaging.errors import ImageRejected
 from imgpro.imaging.formats import ImageFormat
-from imgpro.validation import InvalidField
 
 # Markup that makes a file something else besides an image: a browser or an
 # interpreter that sniffs it would run it. Each is 6+ bytes so that compressed pixel
@@ -44,16 +44,16 @@ class Prepared:
 
 
 def prepare(data: bytes) -> Prepared:
-    """The bytes to store for an upload, and what they are. Raises InvalidField."""
+    """The bytes to store for an upload, and what they are. Raises ImageRejected."""
     if not data:
-        raise InvalidField("The file is empty")
+        raise ImageRejected("The file is empty")
     if len(data) > limits.MAX_UPLOAD_BYTES:
-        raise InvalidField("The file is larger than 100 MB")
+        raise ImageRejected("The file is larger than 100 MB")
     fmt = formats.detect(data[: formats.HEAD_BYTES])
     if fmt is None:
-        raise InvalidField("The file is not an image in a supported format")
+        raise ImageRejected("The file is not an image in a supported format")
     if fmt in formats.REFUSED:
-        raise InvalidField(f"{fmt.name} files are not accepted; convert to PNG or JPEG first")
+        raise ImageRejected(f"{fmt.name} files are not accepted; convert to PNG or JPEG first")
     if fmt is formats.SVG:
         from imgpro.imaging.svg import sanitize_svg
 
@@ -93,18 +93,18 @@ def _as_is(fmt: ImageFormat, data: bytes) -> Prepared:
 def check_budget(fmt: ImageFormat, width: int, height: int, frames: int = 1) -> None:
     """Refuse, from the header alone, what no legitimate upload within our limits can be."""
     if width <= 0 or height <= 0:
-        raise InvalidField(f"The {fmt.name} image has no pixels")
+        raise ImageRejected(f"The {fmt.name} image has no pixels")
     if max(width, height) > limits.MAX_INPUT_SIDE or width * height > limits.MAX_INPUT_PIXELS:
-        raise InvalidField(
+        raise ImageRejected(
             f"The {fmt.name} image is {width}x{height} pixels; images over "
             f"{limits.MAX_INPUT_PIXELS // 1_000_000} megapixels are refused as decompression bombs"
         )
     if frames > limits.MAX_FRAMES:
-        raise InvalidField(
+        raise ImageRejected(
             f"The animation has {frames} frames; at most {limits.MAX_FRAMES} are accepted"
         )
     if frames > 1 and frames * width * height > limits.MAX_ANIMATION_PIXELS:
-        raise InvalidField(
+        raise ImageRejected(
             f"The animation has {frames} frames of {width}x{height} pixels; at most "
             f"{limits.MAX_ANIMATION_PIXELS // 1_000_000} megapixels over all frames are accepted"
         )
@@ -122,7 +122,7 @@ def _refuse_extra_data(fmt: ImageFormat, data: bytes, end: int) -> None:
     if not extra.strip(_PADDING) or (fmt is formats.JPEG and _phone_trailer(extra)):
         return
     if extra.strip(_PADDING):
-        raise InvalidField(
+        raise ImageRejected(
             f"The file has {len(extra):,} bytes after the end of the {fmt.name} image, so it is "
             f"not a clean {fmt.name} (a polyglot, or an image with a video or archive attached); "
             f"export it as a plain {fmt.name}"
@@ -142,7 +142,7 @@ def _refuse_markup(fmt: ImageFormat, image: bytes) -> None:
     lowered = image.lower()
     for marker in _MARKUP:
         if marker in lowered:
-            raise InvalidField(
+            raise ImageRejected(
                 f"The {fmt.name} file carries embedded markup ({marker.decode()}...); "
                 "images with scripts or HTML inside are refused"
             )

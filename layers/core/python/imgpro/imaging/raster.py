@@ -13,8 +13,8 @@ from functools import cache
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from imgpro.imaging import formats, limits
+from imgpro.imaging.errors import ImageRejected
 from imgpro.imaging.formats import ImageFormat
-from imgpro.validation import InvalidField
 
 # Pillow's own bomb check is a second line behind ours (which reads the header first).
 Image.MAX_IMAGE_PIXELS = limits.MAX_INPUT_PIXELS
@@ -57,9 +57,9 @@ def _opened(fmt: ImageFormat, data: bytes) -> Iterator[Image.Image]:
     try:
         image = Image.open(io.BytesIO(data), formats=[fmt.pillow])
     except Image.DecompressionBombError:
-        raise InvalidField(_bomb(fmt)) from None
+        raise ImageRejected(_bomb(fmt)) from None
     except _DECODE_ERRORS:
-        raise InvalidField(f"The file is not a valid {fmt.name} image") from None
+        raise ImageRejected(f"The file is not a valid {fmt.name} image") from None
     with image:
         yield image
 
@@ -68,12 +68,12 @@ def _opened(fmt: ImageFormat, data: bytes) -> Iterator[Image.Image]:
 def _decoding(fmt: ImageFormat) -> Iterator[None]:
     try:
         yield
-    except InvalidField:
+    except ImageRejected:
         raise
     except Image.DecompressionBombError:
-        raise InvalidField(_bomb(fmt)) from None
+        raise ImageRejected(_bomb(fmt)) from None
     except _DECODE_ERRORS as error:
-        raise InvalidField(f"The {fmt.name} image is truncated or corrupt ({error})") from None
+        raise ImageRejected(f"The {fmt.name} image is truncated or corrupt ({error})") from None
 
 
 def _bomb(fmt: ImageFormat) -> str:

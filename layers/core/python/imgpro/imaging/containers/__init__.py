@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from imgpro.imaging.containers import gif, jpeg, png, webp
+from imgpro.imaging.errors import ImageRejected
 from imgpro.imaging.exif import orientation_of
 from imgpro.imaging.formats import GIF, JPEG, PNG, WEBP, ImageFormat
-from imgpro.validation import InvalidField
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,12 @@ _EXIF_REWRITERS = {JPEG: jpeg.rewrite_exif, PNG: png.rewrite_exif, WEBP: webp.re
 def inspect_container(fmt: ImageFormat, data: bytes) -> Container:
     """Walk the container of `data` (already identified as `fmt`).
 
-    Raises InvalidField, with a message for the `file` field, when the structure is
+    Raises ImageRejected, with a message for the `file` field, when the structure is
     truncated or malformed.
     """
     walker = _WALKERS.get(fmt)
     if walker is None:
-        raise InvalidField(f"{fmt.name} images are not supported")
+        raise ImageRejected(f"{fmt.name} images are not supported")
     end, frames, exif = walker(data)
     return Container(end=end, frames=frames, exif=exif, orientation=orientation_of(exif))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imgpro.validation import InvalidField
+from imgpro.imaging.errors import ImageRejected
 
 _IMAGE, _EXTENSION, _TRAILER = 0x2C, 0x21, 0x3B
 _SCREEN_END = 13  # header (6) + logical screen descriptor (7)
@@ -13,8 +13,8 @@ _DESCRIPTOR = 10  # image separator + 9 bytes
 MAX_BLOCKS = 1_000_000
 
 
-def _truncated() -> InvalidField:
-    return InvalidField("The GIF file is truncated (it ends inside a block)")
+def _truncated() -> ImageRejected:
+    return ImageRejected("The GIF file is truncated (it ends inside a block)")
 
 
 def _color_table(packed: int) -> int:
@@ -29,7 +29,7 @@ def _skip_sub_blocks(data: bytes, pos: int, budget: int) -> tuple[int, int]:
     while pos < size:
         budget -= 1
         if budget < 0:
-            raise InvalidField(f"The GIF file has too many blocks (more than {MAX_BLOCKS:,})")
+            raise ImageRejected(f"The GIF file has too many blocks (more than {MAX_BLOCKS:,})")
         length = data[pos]
         pos += 1
         if length == 0:
@@ -41,7 +41,7 @@ def _skip_sub_blocks(data: bytes, pos: int, budget: int) -> tuple[int, int]:
 def walk(data: bytes) -> tuple[int, int, bytes | None]:
     """(end, frames, None): GIF has no EXIF; frames counts image descriptors."""
     if data[:6] not in (b"GIF87a", b"GIF89a"):
-        raise InvalidField("The file is not a valid GIF image (bad header)")
+        raise ImageRejected("The file is not a valid GIF image (bad header)")
     size = len(data)
     if size < _SCREEN_END:
         raise _truncated()
@@ -70,7 +70,7 @@ def walk(data: bytes) -> tuple[int, int, bytes | None]:
             end = pos
             break
         else:
-            raise InvalidField(
+            raise ImageRejected(
                 f"The GIF file is malformed (byte 0x{block:02x} where a block should start)"
             )
     else:
@@ -80,5 +80,5 @@ def walk(data: bytes) -> tuple[int, int, bytes | None]:
         if pos > size:
             raise _truncated()
     if frames == 0:
-        raise InvalidField("The GIF file has no image (no image descriptor)")
+        raise ImageRejected("The GIF file has no image (no image descriptor)")
     return end, frames, None

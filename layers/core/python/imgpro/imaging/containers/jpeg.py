@@ -6,7 +6,7 @@ import re
 import struct
 from collections.abc import Callable, Iterator
 
-from imgpro.validation import InvalidField
+from imgpro.imaging.errors import ImageRejected
 
 _SOI, _EOI, _SOS, _APP1 = 0xD8, 0xD9, 0xDA, 0xE1
 # TEM and RST0-7 carry no length field (T.81 B.1.1.3).
@@ -32,19 +32,19 @@ MAX_MARKERS = 65_536
 MAX_SCANS = 1_000
 
 
-def _truncated(detail: str) -> InvalidField:
-    return InvalidField(f"The JPEG file is truncated ({detail})")
+def _truncated(detail: str) -> ImageRejected:
+    return ImageRejected(f"The JPEG file is truncated ({detail})")
 
 
-def _malformed(detail: str) -> InvalidField:
-    return InvalidField(f"The JPEG file is malformed ({detail})")
+def _malformed(detail: str) -> ImageRejected:
+    return ImageRejected(f"The JPEG file is malformed ({detail})")
 
 
 def _segments(data: bytes) -> Iterator[tuple[int, int, int]]:
     """(marker, payload start, payload end) of every marker after SOI, up to and including
-    EOI; the entropy-coded data after each SOS is skipped. Raises InvalidField."""
+    EOI; the entropy-coded data after each SOS is skipped. Raises ImageRejected."""
     if not data.startswith(b"\xff\xd8"):
-        raise InvalidField("The file is not a valid JPEG image (no start-of-image marker)")
+        raise ImageRejected("The file is not a valid JPEG image (no start-of-image marker)")
     size = len(data)
     pos = 2
     for _ in range(MAX_MARKERS):
@@ -76,7 +76,7 @@ def _segments(data: bytes) -> Iterator[tuple[int, int, int]]:
             if match is None:
                 raise _truncated("no end-of-image marker")
             pos = match.start()
-    raise InvalidField(f"The JPEG file has too many segments (more than {MAX_MARKERS:,})")
+    raise ImageRejected(f"The JPEG file has too many segments (more than {MAX_MARKERS:,})")
 
 
 def walk(data: bytes) -> tuple[int, int, bytes | None]:
@@ -93,7 +93,7 @@ def walk(data: bytes) -> tuple[int, int, bytes | None]:
                 raise _malformed("a scan comes before the frame header")
             scans += 1
             if scans > MAX_SCANS:
-                raise InvalidField(f"The JPEG file has too many scans (more than {MAX_SCANS:,})")
+                raise ImageRejected(f"The JPEG file has too many scans (more than {MAX_SCANS:,})")
         elif marker == _APP1 and exif is None and not scans:
             # Decoders (Pillow, browsers) read EXIF from the header only, first segment first.
             if data.startswith(_EXIF, start, stop):
@@ -102,7 +102,7 @@ def walk(data: bytes) -> tuple[int, int, bytes | None]:
             end = stop
     if not scans:
         # SOI, tables, EOI is a legal "abbreviated" stream, but it holds no image.
-        raise InvalidField("The JPEG file has no image data (it ends before any scan)")
+        raise ImageRejected("The JPEG file has no image data (it ends before any scan)")
     return end, 1, exif
 
 
@@ -119,7 +119,7 @@ def rewrite_exif(data: bytes, rewrite: Callable[[bytes], bytes | None]) -> bytes
             continue
         payload = _EXIF + new
         if len(payload) + 2 > 0xFFFF:
-            raise InvalidField("The JPEG file's EXIF does not fit in one segment")
+            raise ImageRejected("The JPEG file's EXIF does not fit in one segment")
         # The segment starts 4 bytes before its payload: marker (2) and length (2).
         parts += [data[done : start - 2], struct.pack(">H", len(payload) + 2), payload]
         done = stop

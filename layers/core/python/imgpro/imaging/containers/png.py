@@ -6,7 +6,7 @@ import struct
 import zlib
 from collections.abc import Callable, Iterator
 
-from imgpro.validation import InvalidField
+from imgpro.imaging.errors import ImageRejected
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _HEADER = struct.Struct(">I4s")
@@ -28,30 +28,30 @@ def _name(kind: bytes) -> str:
 
 def _chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
     """(type, payload start, payload end) of every chunk up to and including IEND, each
-    with its CRC checked. Raises InvalidField."""
+    with its CRC checked. Raises ImageRejected."""
     if not data.startswith(_SIGNATURE):
-        raise InvalidField("The file is not a valid PNG image (bad signature)")
+        raise ImageRejected("The file is not a valid PNG image (bad signature)")
     view = memoryview(data)
     size = len(data)
     pos = len(_SIGNATURE)
     for _ in range(MAX_CHUNKS):
         if pos + _HEADER.size > size:
-            raise InvalidField("The PNG file is truncated (no IEND chunk)")
+            raise ImageRejected("The PNG file is truncated (no IEND chunk)")
         length, kind = _HEADER.unpack_from(data, pos)
         if length > _MAX_LENGTH:
-            raise InvalidField("The PNG file is malformed (a chunk length is out of range)")
+            raise ImageRejected("The PNG file is malformed (a chunk length is out of range)")
         start = pos + _HEADER.size
         stop = start + length
         if stop + _CRC.size > size:
-            raise InvalidField("The PNG file is truncated (a chunk runs past the end of the file)")
+            raise ImageRejected("The PNG file is truncated (a chunk runs past the end of the file)")
         # The CRC covers type and payload; a memoryview slice hashes them without a copy.
         if zlib.crc32(view[pos + 4 : stop]) != _CRC.unpack_from(data, stop)[0]:
-            raise InvalidField(f"The PNG file is corrupt (the CRC of {_name(kind)} is wrong)")
+            raise ImageRejected(f"The PNG file is corrupt (the CRC of {_name(kind)} is wrong)")
         yield kind, start, stop
         pos = stop + _CRC.size
         if kind == b"IEND":
             return
-    raise InvalidField(f"The PNG file has too many chunks (more than {MAX_CHUNKS:,})")
+    raise ImageRejected(f"The PNG file has too many chunks (more than {MAX_CHUNKS:,})")
 
 
 def _payload_exif(payload: bytes) -> bytes:
@@ -68,12 +68,12 @@ def walk(data: bytes) -> tuple[int, int, bytes | None]:
     end = 0
     for index, (kind, start, stop) in enumerate(_chunks(data)):
         if index == 0 and (kind != b"IHDR" or stop - start != 13):
-            raise InvalidField("The PNG file is malformed (it does not start with an IHDR chunk)")
+            raise ImageRejected("The PNG file is malformed (it does not start with an IHDR chunk)")
         if kind == b"IDAT":
             has_data = True
         elif kind == b"acTL" and declared is None:
             if stop - start != 8:
-                raise InvalidField("The PNG file is malformed (acTL has the wrong length)")
+                raise ImageRejected("The PNG file is malformed (acTL has the wrong length)")
             (declared,) = struct.unpack_from(">I", data, start)
         elif kind == b"fcTL":
             controls += 1
@@ -82,13 +82,13 @@ def walk(data: bytes) -> tuple[int, int, bytes | None]:
         elif kind == b"IEND":
             end = stop + _CRC.size
     if not has_data:
-        raise InvalidField("The PNG file has no image data (no IDAT chunk)")
+        raise ImageRejected("The PNG file has no image data (no IDAT chunk)")
     if declared is None:
         return end, 1, exif
     # Frames drive the decompression budget, so a count that disagrees with the frames
     # actually present is refused rather than believed.
     if declared == 0 or declared != controls:
-        raise InvalidField(
+        raise ImageRejected(
             f"The APNG file is malformed (acTL declares {declared} frames "
             f"but there are {controls} fcTL chunks)"
         )

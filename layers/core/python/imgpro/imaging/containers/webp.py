@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterator
 
-from imgpro.validation import InvalidField
+from imgpro.imaging.errors import ImageRejected
 
 _CHUNK = struct.Struct("<4sI")
 _RIFF_HEADER = 12  # "RIFF", size, "WEBP"
@@ -17,19 +17,19 @@ MAX_CHUNKS = 100_000
 _EXIF_PREFIX = b"Exif\x00\x00"
 
 
-def _malformed(detail: str) -> InvalidField:
-    return InvalidField(f"The WebP file is malformed ({detail})")
+def _malformed(detail: str) -> ImageRejected:
+    return ImageRejected(f"The WebP file is malformed ({detail})")
 
 
 def _riff_end(data: bytes) -> int:
     """Where the RIFF payload ends, by its size field, checked against the data."""
     if len(data) < _RIFF_HEADER or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
-        raise InvalidField("The file is not a valid WebP image (bad RIFF header)")
+        raise ImageRejected("The file is not a valid WebP image (bad RIFF header)")
     (riff_size,) = struct.unpack_from("<I", data, 4)
     if riff_size < 4 + _CHUNK.size:
         raise _malformed("the RIFF size is too small")
     if 8 + riff_size > len(data):
-        raise InvalidField(
+        raise ImageRejected(
             f"The WebP file is truncated (its header declares {8 + riff_size} bytes "
             f"but the file has {len(data)})"
         )
@@ -54,7 +54,7 @@ def _chunks(data: bytes, limit: int) -> Iterator[tuple[bytes, int, int]]:
         # RIFF size lands one past `limit`, which ends the loop all the same.
         pos = stop + (length & 1)
     if pos < limit:
-        raise InvalidField(f"The WebP file has too many chunks (more than {MAX_CHUNKS:,})")
+        raise ImageRejected(f"The WebP file has too many chunks (more than {MAX_CHUNKS:,})")
 
 
 def walk(data: bytes) -> tuple[int, int, bytes | None]:
@@ -83,7 +83,7 @@ def walk(data: bytes) -> tuple[int, int, bytes | None]:
     if animated and frames == 0:
         raise _malformed("the animation has no frames")
     if not animated and not has_image:
-        raise InvalidField("The WebP file has no image data (no VP8 or VP8L chunk)")
+        raise ImageRejected("The WebP file has no image data (no VP8 or VP8L chunk)")
     # An odd RIFF size is followed by a pad byte, when the file has one.
     end = min(limit + (limit & 1), len(data))
     return end, frames if animated else 1, exif

@@ -8,7 +8,7 @@ import math
 
 import tinycss2
 
-from imgpro.validation import InvalidField
+from imgpro.imaging.errors import ImageRejected
 
 MAX_DIMENSION = 100_000
 DEFAULT_WIDTH = 300
@@ -27,7 +27,7 @@ _PX_PER_UNIT = {
 
 
 def pixel_size(attributes: dict[str, str]) -> tuple[int, int]:
-    """(width, height) in whole pixels, each at least 1; raises InvalidField above
+    """(width, height) in whole pixels, each at least 1; raises ImageRejected above
     100,000."""
     width = _absolute_length(attributes.get("width"))
     height = _absolute_length(attributes.get("height"))
@@ -79,7 +79,7 @@ def _view_box_size(raw: str | None) -> tuple[float, float] | None:
 def _whole_pixels(value: float, side: str) -> int:
     pixels = math.floor(value + 0.5) if math.isfinite(value) else None
     if pixels is None or pixels > MAX_DIMENSION:
-        raise InvalidField(
+        raise ImageRejected(
             f"The SVG's {side} is larger than the maximum of {MAX_DIMENSION:,} pixels"
         )
     return max(1, pixels)

@@ -9,8 +9,8 @@ from xml.etree.ElementTree import Element, ParseError, TreeBuilder
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
+from imgpro.imaging.errors import ImageRejected
 from imgpro.imaging.svg.allowlists import SVG_NS
-from imgpro.validation import InvalidField
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ELEMENTS = 20_000
@@ -33,9 +33,9 @@ class _CountingTreeBuilder(TreeBuilder):
         self._elements += 1
         self._depth += 1
         if self._elements > MAX_ELEMENTS:
-            raise InvalidField(f"The SVG has more than {MAX_ELEMENTS:,} elements")
+            raise ImageRejected(f"The SVG has more than {MAX_ELEMENTS:,} elements")
         if self._depth > MAX_DEPTH:
-            raise InvalidField(f"The SVG nests elements more than {MAX_DEPTH} levels deep")
+            raise ImageRejected(f"The SVG nests elements more than {MAX_DEPTH} levels deep")
         return super().start(tag, attrs)
 
     def end(self, tag: str) -> Element:
@@ -44,15 +44,15 @@ class _CountingTreeBuilder(TreeBuilder):
 
 
 def parse_svg(data: bytes) -> Element:
-    """The document's root `<svg>` element; raises InvalidField for anything else."""
+    """The document's root `<svg>` element; raises ImageRejected for anything else."""
     if len(data) > MAX_BYTES:
-        raise InvalidField(f"The SVG is larger than {MAX_BYTES // (1024 * 1024)} MB")
+        raise ImageRejected(f"The SVG is larger than {MAX_BYTES // (1024 * 1024)} MB")
     if not data.strip():
-        raise InvalidField("The SVG is empty")
+        raise ImageRejected("The SVG is empty")
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
-        raise InvalidField("The SVG must be encoded as UTF-8") from None
+        raise ImageRejected("The SVG must be encoded as UTF-8") from None
     parser = DefusedXMLParser(
         target=_CountingTreeBuilder(),
         forbid_dtd=False,  # checked below: a DOCTYPE without internal subset is harmless
@@ -65,11 +65,11 @@ def parse_svg(data: bytes) -> Element:
         parser.feed(data)
         root = parser.close()
     except DefusedXmlException:
-        raise InvalidField(_DOCTYPE_REFUSED) from None
+        raise ImageRejected(_DOCTYPE_REFUSED) from None
     except ParseError as exc:
-        raise InvalidField(f"The SVG is not well-formed XML ({exc})") from None
+        raise ImageRejected(f"The SVG is not well-formed XML ({exc})") from None
     if root.tag not in (f"{{{SVG_NS}}}svg", "svg"):
-        raise InvalidField("The file's root element is not an <svg> element in the SVG namespace")
+        raise ImageRejected("The file's root element is not an <svg> element in the SVG namespace")
     return root
 
 
@@ -83,13 +83,13 @@ def _check_doctype(
     # define stays undefined and the document is refused as not well-formed. The DOCTYPE
     # itself is not part of the output.
     if has_internal_subset:
-        raise InvalidField(_DOCTYPE_REFUSED)
+        raise ImageRejected(_DOCTYPE_REFUSED)
 
 
 def _check_xml_declaration(version: str, encoding: str | None, standalone: int) -> None:
     # The bytes decoded as UTF-8 above; a declaration naming another encoding would make
     # expat read them differently from us.
     if encoding is not None and encoding.lower() not in _UTF8_NAMES:
-        raise InvalidField(
+        raise ImageRejected(
             f"The SVG must be encoded as UTF-8, but its XML declaration says {encoding[:40]}"
         )

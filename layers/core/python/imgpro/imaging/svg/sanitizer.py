@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
+from imgpro.imaging.errors import ImageRejected
 from imgpro.imaging.formats import IMAGE_CSP
 from imgpro.imaging.svg.allowlists import (
     CSS_PROPERTIES,
@@ -33,7 +34,6 @@ from imgpro.imaging.svg.css import (
 from imgpro.imaging.svg.dimensions import pixel_size
 from imgpro.imaging.svg.parsing import parse_svg
 from imgpro.imaging.svg.references import clean_reference
-from imgpro.validation import InvalidField
 
 # Serve sanitized SVG with this header (and `X-Content-Type-Options: nosniff`), so that
 # anything that slips through still cannot run or fetch: imgproxy's current headers.
@@ -63,7 +63,7 @@ class SanitizedSvg:
 def sanitize_svg(data: bytes) -> SanitizedSvg:
     """Parse an uploaded SVG and rebuild it from allow-listed parts only.
 
-    Raises InvalidField, with a message for the `file` field, when the upload is not an
+    Raises ImageRejected, with a message for the `file` field, when the upload is not an
     SVG we accept (too large, not UTF-8, not well-formed, DTD or entities, too many or too
     deeply nested elements, too much CSS, absurd dimensions). Idempotent on its own output.
     """
@@ -89,7 +89,7 @@ def _check_css_volume(root: Element) -> None:
             if key == "style" or key in CSS_PROPERTIES
         )
     if sum(map(len, distinct)) > MAX_CSS_CHARACTERS:
-        raise InvalidField(
+        raise ImageRejected(
             f"The SVG has more than {MAX_CSS_CHARACTERS:,} characters of CSS "
             "(style sheets, style and presentation attributes)"
         )

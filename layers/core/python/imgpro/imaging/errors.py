@@ -1,0 +1,12 @@
+"""The one error the imaging package raises for a file it will not take.
+
+`imaging` knows nothing of HTTP or request fields: callers (uploads, imports, the
+large-upload worker) turn an `ImageRejected` into a client error on their own field.
+The message is shown to the client, so it says what is wrong and never echoes bytes.
+"""
+
+from __future__ import annotations
+
+
+class ImageRejected(ValueError):
+    """The file is not an image we accept, or would cost more than any real photo."""
