@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import boto3
+import pytest
 
-from tests.conftest import TABLE
+from tests.conftest import BUCKET, TABLE
 from tests.support import images
 
 
@@ -120,3 +121,166 @@ def test_a_non_json_content_type_body_is_still_read_as_json(api) -> None:
         headers={"Content-Type": "text/plain"},
     )
     assert response.json()["name"] == "x.jpg"
+
+
+# --- bad multipart boundaries, JSON numbers and filenames: 400s, never 500s ---------------
+
+
+def _multipart(boundary: str, disposition: bytes, content: bytes | None = None) -> bytes:
+    """A one-file form written by hand, so that its boundary and header bytes are exact."""
+    return (
+        f"--{boundary}\r\n".encode("latin-1")
+        + b"Content-Disposition: "
+        + disposition
+        + b"\r\nContent-Type: image/jpeg\r\n\r\n"
+        + (content if content is not None else images.jpeg())
+        + f"\r\n--{boundary}--\r\n".encode("latin-1")
+    )
+
+
+def _post_form(
+    api, boundary: str, disposition: bytes = b'form-data; name="file"; filename="a.jpg"'
+):
+    return api.post(
+        "/v1/upload",
+        token="acme",
+        body=_multipart(boundary, disposition),
+        headers={"Content-Type": f'multipart/form-data; boundary="{boundary}"'},
+    )
+
+
+def _assert_bad_request(response, *words: str) -> None:
+    assert response.status == 400, response
+    body = response.json()
+    assert set(body) == {"error", "code"} and body["code"] == "validation_error"
+    for word in words:
+        assert word in body["error"]
+
+
+def _assert_nothing_stored() -> None:
+    assert boto3.client("s3").list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
+    items = boto3.client("dynamodb").scan(TableName=TABLE)["Items"]
+    assert [item["pk"]["S"] for item in items if item["pk"]["S"].startswith("MEDIA#")] == []
+
+
+@pytest.mark.parametrize(
+    ("boundary", "words"),
+    [
+        ("b" * 300, ("300 characters", "at most 70")),
+        ("b" * 71, ("71 characters", "at most 70")),
+        ("", ("empty",)),
+        ("ends-in-a-space ", ("space",)),
+        ("tab\there", ("ASCII",)),
+        ("caf\u00e9", ("ASCII",)),
+    ],
+)
+def test_a_boundary_rfc_2046_refuses_is_400_and_stores_nothing(api, boundary, words) -> None:
+    _assert_bad_request(_post_form(api, boundary), "boundary", *words)
+    _assert_nothing_stored()
+
+
+@pytest.mark.parametrize(
+    "boundary",
+    [
+        "----WebKitFormBoundary7MA4YWxkTrZu0gW",
+        "===============8961396490085998256==",
+        "dart-http-boundary-" + "x" * 51,
+        "*****1421045301108*****",  # copied Android snippets: '*' is not in RFC 2046's set
+        "with inner space",
+    ],
+)
+def test_real_clients_boundaries_are_accepted(api, boundary) -> None:
+    assert _post_form(api, boundary).status == 201
+
+
+def test_a_raw_cr_in_a_part_header_is_400_and_stores_nothing(api) -> None:
+    response = _post_form(api, "b", b'form-data; name="file"; filename="a\rb.jpg"')
+    _assert_bad_request(response, "malformed")
+    _assert_nothing_stored()
+
+
+@pytest.mark.parametrize(
+    ("number", "words"),
+    [
+        ("1" * 5000, ("at most 32 digits",)),
+        ("-" + "1" * 33, ("at most 32 digits",)),
+        ("0." + "1" * 40, ("at most 32 digits",)),
+        ("1e" + "1" * 40, ("at most 32 digits",)),
+        ("1e999", ("out of range",)),
+        ("NaN", ("not valid JSON", "NaN")),
+        ("-Infinity", ("not valid JSON", "Infinity")),
+    ],
+)
+def test_a_json_number_no_field_could_take_is_400_and_stores_nothing(api, number, words) -> None:
+    body = b'{"name": "a.jpg", "filesize": ' + number.encode() + b"}"
+    response = api.post(
+        "/v1/upload/direct",
+        token="acme",
+        body=body,
+        headers={"Content-Type": "application/json"},
+    )
+    _assert_bad_request(response, *words)
+    _assert_nothing_stored()
+
+
+def test_a_long_json_number_leaves_the_media_unchanged(api) -> None:
+    uid = api.upload("acme", description="d").json()["id"]
+    response = api.patch(
+        f"/v1/media/{uid}",
+        token="acme",
+        body=b'{"description": "x", "public": ' + b"1" * 5000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+    _assert_bad_request(response, "digits")
+    assert api.get(f"/v1/media/{uid}", token="acme").json()["description"] == "d"
+
+
+def test_a_json_number_that_fits_reaches_field_validation(api) -> None:
+    response = api.post(
+        "/v1/upload/direct",
+        token="acme",
+        json_body={"name": "a.jpg", "filesize": int("9" * 32)},
+    )
+    assert response.status == 400
+    assert list(response.json()["errors"]) == ["filesize"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"name": "a.jpg",}', "application/json"),
+        (b'{"a": 1}{"b": 2}', "application/json"),
+        # A binary media type, so that API Gateway hands the bytes over base64-encoded.
+        (b'{"name": "\xff.jpg"}', "application/octet-stream"),
+        (b"\xff\xfe{", "application/octet-stream"),
+    ],
+)
+def test_json_python_refuses_is_400_and_stores_nothing(api, body, content_type) -> None:
+    response = api.post(
+        "/v1/upload/direct", token="acme", body=body, headers={"Content-Type": content_type}
+    )
+    _assert_bad_request(response, "not valid JSON")
+    _assert_nothing_stored()
+
+
+@pytest.mark.parametrize(
+    ("filename", "stored"),
+    [
+        (b'"\\"x.jpg"', "x.jpg"),
+        (b'"x%0d%0a.jpg"', "x.jpg"),
+        (b'"x%0D%0ASet-Cookie: a=b%22.jpg"', "xSet-Cookie a=b.jpg"),
+        (b'"a\\"; filename=\\"evil.jpg"', "a; filename=evil.jpg"),
+        (b'"$(id)`id`.jpg"', "(id)id.jpg"),
+        (b'"\\"\\".jpg"', "image.jpg"),
+    ],
+)
+def test_quotes_and_line_breaks_in_a_filename_are_not_stored(api, filename, stored) -> None:
+    response = _post_form(api, "b", b'form-data; name="file"; filename=' + filename)
+    assert response.status == 201, response
+    assert response.json()["name"] == stored
+
+
+def test_an_rfc_5987_filename_is_ignored_for_the_plain_one(api) -> None:
+    # RFC 7578 forbids filename* in forms and python-multipart drops it; .NET sends both.
+    disposition = b'form-data; name="file"; filename="plain.jpg"; filename*=UTF-8\'\'na%C3%AFve.jpg'
+    assert _post_form(api, "b", disposition).json()["name"] == "plain.jpg"

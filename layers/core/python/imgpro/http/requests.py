@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,16 +38,59 @@ class Request:
         """The body as a JSON object; an empty body is an empty object."""
         if not self.body.strip():
             return {}
-        try:
-            value = json.loads(self.body)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-            raise BadRequest("The request body is not valid JSON") from None
+        value = parse_json(self.body)
         if not isinstance(value, dict):
             raise BadRequest("The request body must be a JSON object")
         return value
 
     def form(self) -> Form:
         return parse_form(self.body, self.content_type)
+
+
+MAX_NUMBER_DIGITS = 32
+"""The most digits a number in a JSON body may have. No field takes more than 12 (a TTL),
+any double a JSON library writes fits (JavaScript writes up to 21 digits), and it stays
+far below the 4,300 digits at which Python's int() gives up with a plain ValueError."""
+
+
+def parse_json(text: bytes | str) -> Any:
+    """A client's JSON document, strictly: BadRequest for anything Python's parser refuses,
+    for NaN and Infinity, and for numbers longer than `MAX_NUMBER_DIGITS` digits."""
+    try:
+        return json.loads(
+            text,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            parse_constant=_refuse_constant,
+        )
+    except (ValueError, RecursionError):
+        # ValueError covers JSONDecodeError, UnicodeDecodeError and int() refusing a
+        # number; RecursionError is nesting deeper than the interpreter's stack.
+        raise BadRequest("The request body is not valid JSON") from None
+
+
+def _parse_int(literal: str) -> int:
+    _check_digits(literal)
+    return int(literal)
+
+
+def _parse_float(literal: str) -> float:
+    _check_digits(literal)
+    value = float(literal)
+    # `1e999` is valid JSON that Python reads as infinity, which no field can hold.
+    if not math.isfinite(value):
+        raise BadRequest(f"The number {literal} in the request body is out of range")
+    return value
+
+
+def _check_digits(literal: str) -> None:
+    if sum(ch.isdigit() for ch in literal) > MAX_NUMBER_DIGITS:
+        raise BadRequest(f"Numbers in the request body may have at most {MAX_NUMBER_DIGITS} digits")
+
+
+def _refuse_constant(literal: str) -> Any:
+    # Python accepts these by default, but they are not JSON and no client sends them.
+    raise BadRequest(f"The request body is not valid JSON: {literal} is not a JSON number")
 
 
 def request_from_event(event: Mapping[str, Any], context: Any = None) -> Request:
