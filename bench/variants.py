@@ -40,6 +40,7 @@ from PIL import Image, ImageChops, ImageFilter, ImageStat
 
 from imgpro.imaging import formats, variants
 from imgpro.imaging.formats import ImageFormat
+from imgpro.imaging.pixels import VARIANT
 
 pyvips.concurrency_set(1)
 pyvips.cache_set_max(0)  # no operation cache: every round does all of its work
@@ -80,10 +81,10 @@ def encoded(image: Image.Image, fmt: ImageFormat) -> bytes:
 
 def vips_suffix(output: ImageFormat) -> str:
     if output is formats.WEBP:
-        return f".webp[Q={variants.WEBP_QUALITY},effort={variants.WEBP_METHOD},keep=icc]"
+        return f".webp[Q={VARIANT.webp},effort={VARIANT.webp_method},keep=icc]"
     if output is formats.PNG:
         return ".png[compression=6,keep=icc]"
-    return f".jpg[Q={variants.JPEG_QUALITY},optimize_coding=false,keep=icc]"
+    return f".jpg[Q={VARIANT.jpeg},optimize_coding=false,keep=icc]"
 
 
 @dataclass

@@ -267,3 +267,54 @@ def test_webp_negotiation_reads_media_ranges_and_quality(accept, webp) -> None:
     from imgpro.delivery import accepts_webp
 
     assert accepts_webp(accept) is webp
+
+
+def test_concurrent_first_requests_for_one_variant_render_it_once(api, photo, monkeypatch) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from imgpro import delivery
+    from imgpro.imaging import variants
+
+    calls = []
+    rendering, release = threading.Event(), threading.Event()
+    original = variants.render
+
+    def slow_render(*args, **kwargs):
+        calls.append(1)
+        rendering.set()
+        release.wait(10)  # every other request arrives while this render runs
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(variants, "render", slow_render)
+    key_path = f"/v/{photo['id']}/xxl.webp"
+    with ThreadPoolExecutor(6) as pool:
+        leader = pool.submit(delivery.from_origin, key_path)
+        assert rendering.wait(10)
+        followers = [pool.submit(delivery.from_origin, key_path) for _ in range(5)]
+        release.set()
+        answers = [leader.result(30)] + [future.result(30) for future in followers]
+    assert len(calls) == 1
+    assert {answer.status for answer in answers} == {200}
+    assert len({answer.body for answer in answers}) == 1
+
+
+def test_a_variant_of_an_original_over_the_budget_is_refused_before_decoding(
+    api, monkeypatch
+) -> None:
+    """An original stored before a limit changed: the variant path checks the same budget
+    from the container, so the first request for a size never costs more than an upload."""
+    from PIL import Image as PILImage
+
+    body = api.upload("acme", images.gif((64, 48)), public="1").json()
+    boto3.client("s3").put_object(
+        Bucket=BUCKET, Key=images.stored_key(body), Body=images.gif_canvas(10000, 12000, 2)
+    )
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("the decoder was reached")
+
+    monkeypatch.setattr(PILImage, "open", no_decoding)
+    delivered = fetch(f"{body['src']}?size=xxl")
+    assert delivered.status == 422
+    assert b"10000x12000" in delivered.body

@@ -72,7 +72,9 @@ def _riff(chunks: bytes) -> bytes:
 def test_jpeg_ends_just_past_its_end_of_image_marker() -> None:
     data = _encode(_frames(1)[0], "JPEG")
     container = _inspect(data)
-    assert container == Container(end=len(data), frames=1, exif=None, orientation=1)
+    assert container == Container(
+        end=len(data), frames=1, exif=None, width=24, height=16, orientation=1
+    )
     assert data[container.end - 2 : container.end] == b"\xff\xd9"
 
 
@@ -139,7 +141,7 @@ def test_jpeg_with_tables_but_no_scan_is_refused() -> None:
 
 
 def test_jpeg_with_too_many_scans_is_refused() -> None:
-    frame = b"\xff\xc0\x00\x02"
+    frame = b"\xff\xc2\x00\x0b\x08\x00\x10\x00\x10\x01\x01\x11\x00"
     data = b"\xff\xd8" + frame + b"\xff\xda\x00\x02\x00" * (jpeg.MAX_SCANS + 1) + b"\xff\xd9"
     with pytest.raises(ImageRejected, match="too many scans"):
         _inspect(data)

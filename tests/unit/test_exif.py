@@ -13,8 +13,9 @@ from PIL import ExifTags, Image
 
 from imgpro.imaging.containers import inspect_container
 from imgpro.imaging.errors import ImageRejected
-from imgpro.imaging.exif import orientation_of, without_gps
+from imgpro.imaging.exif import orientation_of
 from imgpro.imaging.formats import GIF, JPEG, PNG, WEBP, ImageFormat
+from imgpro.imaging.metadata import without_gps
 
 GPS = ExifTags.IFD.GPSInfo
 LATITUDE = (48.0, 51.0, 29.5)

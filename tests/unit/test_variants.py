@@ -16,6 +16,7 @@ import pytest
 from PIL import Image, ImageChops, ImageCms, ImageStat
 
 from imgpro.imaging import formats, variants
+from imgpro.imaging.pixels import VARIANT
 from imgpro.imaging.variants import SIZES, render, target_size
 from tests.support.images import animated, encode, exif_bytes, gradient, photo
 
@@ -107,8 +108,8 @@ def test_webp_and_jpeg_use_the_documented_encoder_settings() -> None:
     data = encode(photo((1200, 800)), "JPEG", quality=95)
     pixels = opened(render(data, formats.JPEG, "s", output=formats.PNG).data).convert("RGB")
     webp, jpeg = io.BytesIO(), io.BytesIO()
-    pixels.save(webp, "WEBP", quality=variants.WEBP_QUALITY, method=variants.WEBP_METHOD)
-    pixels.save(jpeg, "JPEG", quality=variants.JPEG_QUALITY)
+    pixels.save(webp, "WEBP", quality=VARIANT.webp, method=VARIANT.webp_method)
+    pixels.save(jpeg, "JPEG", quality=VARIANT.jpeg)
     assert render(data, formats.JPEG, "s", output=formats.WEBP).data == webp.getvalue()
     assert render(data, formats.JPEG, "s", output=formats.JPEG).data == jpeg.getvalue()
 

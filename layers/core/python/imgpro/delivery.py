@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from imgpro import media, storage
+from imgpro.imaging.errors import ImageRejected
 from imgpro.imaging.formats import IMAGE_CSP
 from imgpro.imaging.limits import VARIANT_SIZES
+from imgpro.singleflight import SingleFlight
 
 _VIEWER = re.compile(r"/(?P<private>private/)?(?P<uid>[a-z0-9]{12})\.(?P<ext>jpg|png|gif|webp|svg)")
 _ORIGIN = re.compile(
@@ -130,9 +132,17 @@ def _header(headers: Mapping[str, str], name: str) -> str:
 # --- the origin side (the resize function) -------------------------------------------------
 
 
+_IN_FLIGHT: SingleFlight[Delivery] = SingleFlight()
+
+
 def from_origin(key_path: str) -> Delivery:
     """Answer for an S3 key the bucket did not have: a variant to make, or an original
-    still being moved between the public and private sides."""
+    still being moved between the public and private sides. Concurrent requests for
+    the same key share one answer, so a variant is rendered once, not once each."""
+    return _IN_FLIGHT.run(key_path, lambda: _from_origin(key_path))
+
+
+def _from_origin(key_path: str) -> Delivery:
     match = _ORIGIN.fullmatch(key_path)
     if not match:
         return _NOT_FOUND
@@ -164,7 +174,12 @@ def _make_variant(
     from imgpro.imaging.variants import render
 
     by_ext = {f.ext: f for f in formats.STORED_AS_IS}
-    variant = render(data, by_ext[found.ext], size, output=by_ext[fmt])
+    try:
+        variant = render(data, by_ext[found.ext], size, output=by_ext[fmt])
+    except ImageRejected as refused:
+        # An original stored before a budget limit changed: serving it whole is the
+        # client's choice to make, not ours.
+        return _error(422, f"{refused} No size variants are made of this image.")
     content_type = _CONTENT_TYPES[fmt]
     storage.put_variant(
         storage.variant_key(found.uid, size, fmt, private=private),

@@ -1,5 +1,8 @@
 """EXIF, which is a small TIFF structure: the orientation tag, and removing GPS data.
 
+Pure TIFF parsing on the EXIF payload alone: finding and rewriting the EXIF blocks of a file
+is the containers' job, and `metadata` puts the two together.
+
 GPS is removed in place rather than by re-serializing: Pillow's `Exif.tobytes()` lays the
 whole structure out again, which drops IFD1 (the thumbnail) and breaks maker notes, whose
 internal offsets are relative to the original layout. Here the GPS pointer entry is taken out
@@ -11,11 +14,7 @@ from __future__ import annotations
 
 import bisect
 import struct
-from typing import TYPE_CHECKING, NamedTuple
-
-if TYPE_CHECKING:
-    from imgpro.imaging.containers import Container
-    from imgpro.imaging.formats import ImageFormat
+from typing import NamedTuple
 
 _ORIENTATION = 0x0112
 _EXIF_IFD, _GPS_IFD, _INTEROP_IFD = 0x8769, 0x8825, 0xA005
@@ -127,22 +126,7 @@ def orientation_of(exif: bytes | None) -> int:
     return 1
 
 
-def without_gps(fmt: ImageFormat, data: bytes, container: Container) -> bytes:
-    """The same file with the GPS IFD (tag 0x8825) removed from its EXIF; every other byte
-    of the image unchanged. `data` itself when there is no GPS data (or no EXIF at all)."""
-    # Imported here: the containers package imports this module for `orientation_of`.
-    from imgpro.imaging.containers import rewrite_exif
-
-    if container.exif is None:
-        # No EXIF where readers look (for JPEG, the header before the first scan: Pillow,
-        # browsers and ExifTool stop there), so there is nothing to strip and no second walk.
-        return data
-    # Every EXIF block is rewritten, not only the first one that `container.exif` holds: a
-    # second one may carry GPS that some reader would show.
-    return rewrite_exif(fmt, data, _drop_gps)
-
-
-def _drop_gps(tiff_bytes: bytes) -> bytes | None:
+def drop_gps(tiff_bytes: bytes) -> bytes | None:
     """The TIFF structure with every GPS pointer removed and its IFD and values zeroed,
     or None when it has no GPS pointer (or cannot be parsed, so no reader finds one)."""
     prefix, tiff_bytes = _split_prefix(tiff_bytes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from imgpro.imaging import formats, limits
+from imgpro.imaging import budget, formats, limits
 from imgpro.imaging.errors import ImageRejected
 from imgpro.imaging.formats import ImageFormat
 
@@ -63,51 +63,40 @@ def prepare(data: bytes) -> Prepared:
         return _as_is(fmt, data)
     from imgpro.imaging import raster
 
-    image = raster.convert_to_webp(fmt, data)
+    expected = None
+    if fmt in (formats.HEIF, formats.AVIF):
+        # Their `ispe` can claim any size over a tiny coded image, and their decoders would
+        # believe it: the size that counts is what the coded data holds.
+        from imgpro.imaging.containers import isobmff
+
+        header = isobmff.inspect(data)
+        budget.check(fmt, header.coded_width, header.coded_height)
+        expected = (header.width, header.height)
+    image = raster.convert_to_webp(fmt, data, expected=expected)
     return Prepared(image.data, formats.WEBP, image.width, image.height)
 
 
 def _as_is(fmt: ImageFormat, data: bytes) -> Prepared:
-    from imgpro.imaging import raster
+    from imgpro.imaging import metadata, raster
     from imgpro.imaging.containers import inspect_container
-    from imgpro.imaging.exif import without_gps
 
     container = inspect_container(fmt, data)
     _refuse_extra_data(fmt, data, container.end)
     image = data[: container.end]
     _refuse_markup(fmt, image)
-    header = raster.read_header(fmt, image)
-    check_budget(fmt, header.width, header.height, container.frames)
+    width, height = container.width, container.height
+    # Decided from the container walk alone: no decoder has seen the file yet.
+    budget.check(fmt, width, height, frames=container.frames, scans=container.scans)
     swap = container.orientation in (5, 6, 7, 8)
-    if limits.fitted(header.width, header.height) != (header.width, header.height):
-        resized = raster.downscale(fmt, image, frames=container.frames)
+    if limits.fitted(width, height) != (width, height):
+        resized = raster.downscale(fmt, image)
         width, height = resized.width, resized.height
         stored = resized.data
     else:
-        raster.verify(fmt, image, frames=container.frames)
-        width, height = header.width, header.height
-        stored = without_gps(fmt, image, container)
+        # Scrubbed first, so the decoder never inflates the text and profiles we drop.
+        stored = metadata.scrub(fmt, image, container)
+        raster.verify(fmt, stored, frames=container.frames)
     return Prepared(stored, fmt, *((height, width) if swap else (width, height)))
-
-
-def check_budget(fmt: ImageFormat, width: int, height: int, frames: int = 1) -> None:
-    """Refuse, from the header alone, what no legitimate upload within our limits can be."""
-    if width <= 0 or height <= 0:
-        raise ImageRejected(f"The {fmt.name} image has no pixels")
-    if max(width, height) > limits.MAX_INPUT_SIDE or width * height > limits.MAX_INPUT_PIXELS:
-        raise ImageRejected(
-            f"The {fmt.name} image is {width}x{height} pixels; images over "
-            f"{limits.MAX_INPUT_PIXELS // 1_000_000} megapixels are refused as decompression bombs"
-        )
-    if frames > limits.MAX_FRAMES:
-        raise ImageRejected(
-            f"The animation has {frames} frames; at most {limits.MAX_FRAMES} are accepted"
-        )
-    if frames > 1 and frames * width * height > limits.MAX_ANIMATION_PIXELS:
-        raise ImageRejected(
-            f"The animation has {frames} frames of {width}x{height} pixels; at most "
-            f"{limits.MAX_ANIMATION_PIXELS // 1_000_000} megapixels over all frames are accepted"
-        )
 
 
 def _refuse_extra_data(fmt: ImageFormat, data: bytes, end: int) -> None:

@@ -1,10 +1,15 @@
-"""Pixel work with Pillow: verify, downscale, convert. Imported only by functions that
-decode images (the imaging layer), never at cold start of the others."""
+"""Pixel work with Pillow for uploads: verify, downscale a still, convert to WebP.
+
+Imported only by functions that decode images, never at cold start of the others.
+Every caller has checked the work budget from the header first (`budget`), so what
+reaches a decoder here is known to cost no more than a real photo.
+"""
 
 from __future__ import annotations
 
 import io
 import struct
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,25 +17,24 @@ from functools import cache
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from imgpro.imaging import formats, limits
+from imgpro.imaging import budget, formats, limits, pixels
 from imgpro.imaging.errors import ImageRejected
 from imgpro.imaging.formats import ImageFormat
+from imgpro.imaging.pixels import ORIGINAL
 
-# Pillow's own bomb check is a second line behind ours (which reads the header first).
+# Pillow's own bomb check is a second line behind ours (which reads the header first):
+# it warns above MAX_IMAGE_PIXELS and raises only at twice that, so its warning is made
+# an error too.
 Image.MAX_IMAGE_PIXELS = limits.MAX_INPUT_PIXELS
+warnings.simplefilter("error", Image.DecompressionBombWarning)
 
-JPEG_QUALITY = 90
 _BANDED_ABOVE_PIXELS = 16_000_000
 _BAND_ROWS = 256
-WEBP_QUALITY = 85
+_REDUCING_GAP = 3.0
+"""A cheap box reduction first, then Lanczos on the small image: for originals, a gap
+wider than the variants' 2.0, since they are made once and every variant starts there."""
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error)
-
-
-@dataclass(frozen=True)
-class Header:
-    width: int
-    height: int
-    mode: str
+_BOMBS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ def _opened(fmt: ImageFormat, data: bytes) -> Iterator[Image.Image]:
         _register_heif()
     try:
         image = Image.open(io.BytesIO(data), formats=[fmt.pillow])
-    except Image.DecompressionBombError:
+    except _BOMBS:
         raise ImageRejected(_bomb(fmt)) from None
     except _DECODE_ERRORS:
         raise ImageRejected(f"The file is not a valid {fmt.name} image") from None
@@ -70,7 +74,7 @@ def _decoding(fmt: ImageFormat) -> Iterator[None]:
         yield
     except ImageRejected:
         raise
-    except Image.DecompressionBombError:
+    except _BOMBS:
         raise ImageRejected(_bomb(fmt)) from None
     except _DECODE_ERRORS as error:
         raise ImageRejected(f"The {fmt.name} image is truncated or corrupt ({error})") from None
@@ -78,14 +82,10 @@ def _decoding(fmt: ImageFormat) -> Iterator[None]:
 
 def _bomb(fmt: ImageFormat) -> str:
     return (
-        f"The {fmt.name} image has too many pixels; images over "
-        f"{limits.MAX_INPUT_PIXELS // 1_000_000} megapixels are refused as decompression bombs"
+        f"The {fmt.name} image's header claims over "
+        f"{limits.MAX_INPUT_PIXELS // 1_000_000} megapixels; it is refused as a "
+        "decompression bomb"
     )
-
-
-def read_header(fmt: ImageFormat, data: bytes) -> Header:
-    with _opened(fmt, data) as image:
-        return Header(width=image.width, height=image.height, mode=image.mode)
 
 
 def verify(fmt: ImageFormat, data: bytes, *, frames: int = 1) -> None:
@@ -101,62 +101,88 @@ def verify(fmt: ImageFormat, data: bytes, *, frames: int = 1) -> None:
             image.load()
 
 
-def downscale(fmt: ImageFormat, data: bytes, *, frames: int = 1) -> Encoded:
-    """The image fitted within the limits, in its own format (animation kept)."""
+def downscale(fmt: ImageFormat, data: bytes) -> Encoded:
+    """A still fitted within the limits, in its own format. (Animations past the limits
+    are refused by the budget: they are never re-encoded.)"""
     with _opened(fmt, data) as image, _decoding(fmt):
         target = limits.fitted(image.width, image.height)
         info = dict(image.info)
         exif = _exif_without_gps(image)
-        if frames > 1:
-            return _downscale_animation(fmt, image, target, frames=frames, info=info)
         if fmt is formats.JPEG:
             # Let libjpeg decode at the smallest 1/2^n scale still >= target: the full
             # resolution never exists in memory when the image is over twice the limit.
             image.draft(image.mode, target)
-        resized = _resized(image, target)
-        return _encode(fmt, resized, info=info, exif=exif)
+        resized = _resized(pixels.resizable(image), target)
+        out, icc = pixels.output_mode(resized, fmt, info.get("icc_profile"))
+        progressive = bool(info.get("progressive"))
+        data = pixels.encode(out, fmt, ORIGINAL, icc=icc, exif=exif, progressive=progressive)
+        return Encoded(data, out.width, out.height)
 
 
-def convert_to_webp(fmt: ImageFormat, data: bytes) -> Encoded:
+def convert_to_webp(
+    fmt: ImageFormat, data: bytes, *, expected: tuple[int, int] | None = None
+) -> Encoded:
     """Any other accepted format as a still WebP, upright, within the limits.
 
     Multi-frame sources (HEIF sequences, multi-page TIFF) keep their first frame.
+    `expected` is the size a container walk found (HEIF, AVIF): the decoder must agree
+    with it, either way round, since pillow-heif applies `irot` and Pillow's AVIF does not.
     """
-    from imgpro.imaging.pipeline import check_budget
-
+    if fmt is formats.ICO:
+        _check_icon_entries(data)
     with _opened(fmt, data) as image, _decoding(fmt):
-        check_budget(fmt, image.width, image.height)
+        # Opening read the header only: the budget decides before any pixel is decoded.
+        budget.check(fmt, image.width, image.height)
+        if expected is not None and image.size not in (expected, expected[::-1]):
+            raise ImageRejected(
+                f"The {fmt.name} file is malformed (its decoder sees {image.width}x"
+                f"{image.height} pixels where its header says {expected[0]}x{expected[1]})"
+            )
         image.seek(0)
         icc = image.info.get("icc_profile")
         upright = ImageOps.exif_transpose(image) or image
-        pixels = _web_mode(upright)
-        target = limits.fitted(pixels.width, pixels.height)
-        resized = _resized(pixels, target)
-        out = io.BytesIO()
-        resized.save(out, "WEBP", quality=WEBP_QUALITY, method=4, icc_profile=icc)
-        return Encoded(out.getvalue(), resized.width, resized.height)
+        target = limits.fitted(upright.width, upright.height)
+        resized = _resized(pixels.resizable(upright), target)
+        out, icc = pixels.output_mode(resized, formats.WEBP, icc)
+        return Encoded(pixels.encode(out, formats.WEBP, ORIGINAL, icc=icc), out.width, out.height)
 
 
-def _web_mode(image: Image.Image) -> Image.Image:
-    """RGB, or RGBA when the image has any transparency: what WebP stores."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        image = image.point(lambda value: value * (1 / 256)).convert("L")
-    has_alpha = "A" in image.getbands() or "transparency" in image.info
-    wanted = "RGBA" if has_alpha else "RGB"
-    return image if image.mode == wanted else image.convert(wanted)
+_ICON_SIDE = 256
+"""The ICO format's largest image; its directory cannot even say more."""
+
+
+def _check_icon_entries(data: bytes) -> None:
+    """Refuse an icon whose embedded PNG or DIB claims more than an icon can be.
+
+    Pillow sizes an icon from its directory (at most 256 px) but decodes whatever image
+    the entry holds at that image's own size, so the directory would hide a bomb.
+    """
+    count = int.from_bytes(data[4:6], "little")
+    for index in range(count):
+        entry = 6 + 16 * index
+        if entry + 16 > len(data):
+            raise ImageRejected("The ICO file is truncated (its directory is cut short)")
+        (offset,) = struct.unpack_from("<I", data, entry + 12)
+        if data[offset : offset + 8] == b"\x89PNG\r\n\x1a\n" and offset + 24 <= len(data):
+            width, height = struct.unpack_from(">II", data, offset + 16)
+        elif offset + 12 <= len(data):
+            width, height = struct.unpack_from("<ii", data, offset + 4)
+            height = abs(height) // 2  # a DIB in an icon counts its AND mask's rows too
+        else:
+            raise ImageRejected("The ICO file is truncated (an entry points past its end)")
+        if not 0 < abs(width) <= _ICON_SIDE or not 0 < height <= _ICON_SIDE:
+            raise ImageRejected(
+                f"The ICO file holds a {abs(width)}x{height} image; icons are at most "
+                f"{_ICON_SIDE}x{_ICON_SIDE} pixels"
+            )
 
 
 def _resized(image: Image.Image, target: tuple[int, int]) -> Image.Image:
     if image.size == target:
         image.load()
         return image
-    if image.mode in ("P", "1", "LA") or image.mode.startswith("I"):
-        image = image.convert(
-            "RGBA" if "transparency" in image.info or image.mode == "LA" else "RGB"
-        )
     if image.width * image.height <= _BANDED_ABOVE_PIXELS:
-        # reducing_gap: a cheap box reduction first, then Lanczos on the small image.
-        return image.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        return image.resize(target, Image.Resampling.LANCZOS, reducing_gap=_REDUCING_GAP)
     return _resized_in_bands(image, target)
 
 
@@ -177,47 +203,6 @@ def _resized_in_bands(image: Image.Image, target: tuple[int, int]) -> Image.Imag
         band = image.resize((width, bottom - top), Image.Resampling.LANCZOS, box=box)
         out.paste(band, (0, top))
     return out
-
-
-def _encode(
-    fmt: ImageFormat, image: Image.Image, *, info: dict, exif: Image.Exif | None
-) -> Encoded:
-    out = io.BytesIO()
-    options: dict = {}
-    if info.get("icc_profile"):
-        options["icc_profile"] = info["icc_profile"]
-    if exif is not None and fmt in (formats.JPEG, formats.PNG, formats.WEBP):
-        options["exif"] = exif
-    if fmt is formats.JPEG:
-        image = image if image.mode in ("RGB", "L", "CMYK") else image.convert("RGB")
-        options.update(quality=JPEG_QUALITY, progressive=bool(info.get("progressive")))
-    elif fmt is formats.WEBP:
-        options.update(quality=WEBP_QUALITY, method=4)
-    elif fmt is formats.PNG:
-        options.update(compress_level=6)
-    image.save(out, fmt.pillow, **options)
-    return Encoded(out.getvalue(), image.width, image.height)
-
-
-def _downscale_animation(
-    fmt: ImageFormat, image: Image.Image, target: tuple[int, int], *, frames: int, info: dict
-) -> Encoded:
-    resized: list[Image.Image] = []
-    durations: list[int] = []
-    for index in range(frames):
-        image.seek(index)
-        frame = image.convert("RGBA")  # loads the frame: WebP sets its duration only then
-        durations.append(int(image.info.get("duration", info.get("duration", 100)) or 100))
-        resized.append(_resized(frame, target))
-    out = io.BytesIO()
-    options: dict = {"save_all": True, "append_images": resized[1:], "duration": durations}
-    options["loop"] = info.get("loop", 0)
-    if fmt is formats.WEBP:
-        options.update(quality=WEBP_QUALITY, method=4)
-    elif fmt is formats.GIF:
-        options.update(disposal=2, optimize=False)
-    resized[0].save(out, fmt.pillow, **options)
-    return Encoded(out.getvalue(), target[0], target[1])
 
 
 def _exif_without_gps(image: Image.Image) -> Image.Exif | None:

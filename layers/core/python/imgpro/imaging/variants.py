@@ -31,21 +31,18 @@ from dataclasses import dataclass
 
 from PIL import GifImagePlugin, Image, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
-from imgpro.imaging import formats
+from imgpro.imaging import budget, formats, pixels
+from imgpro.imaging.containers import inspect_container
 from imgpro.imaging.exif import orientation_of
 from imgpro.imaging.formats import ImageFormat
 from imgpro.imaging.limits import VARIANT_SIZES
+from imgpro.imaging.pixels import VARIANT, upright
 
 # Registered by importing them (above); `Image.open(formats=[...])` and `save` then
 # never fall back to `Image.init()`, which imports every plugin Pillow has.
 _PLUGINS = (GifImagePlugin, JpegImagePlugin, PngImagePlugin, WebPImagePlugin)
 
 SIZES = VARIANT_SIZES
-
-JPEG_QUALITY = 82
-WEBP_QUALITY = 80
-WEBP_METHOD = 4
-"""libwebp's `method` (libvips calls it effort): 4 is libwebp's and Pillow's default."""
 
 _RESAMPLE = Image.Resampling.LANCZOS
 _REDUCING_GAP = 2.0
@@ -57,17 +54,6 @@ _AFTER_HALF_SCALE = Image.Resampling.BICUBIC
 """The resample after a 1/2-scale JPEG decode (l-xxl of most photos), 1x-2x. Lanczos
 there takes 35-40% longer, which put JPEG xl past 1.5x libvips's time; bicubic keeps
 about a tenth less fine detail (bench/README.md). `_RESAMPLE` here trades that back."""
-
-# EXIF orientation -> the transpose that makes the image upright (as ImageOps.exif_transpose).
-_UPRIGHT = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 
 
 @dataclass(frozen=True)
@@ -91,7 +77,14 @@ def target_size(width: int, height: int, size: str) -> tuple[int, int]:
 
 
 def render(data: bytes, original: ImageFormat, size: str, *, output: ImageFormat) -> Variant:
-    """Make one variant of a stored original (already validated by the pipeline)."""
+    """Make one variant of a stored original (already validated by the pipeline).
+
+    The upload's work budget is checked again from the container first, so a variant never
+    costs more than the upload did, whatever was stored before a limit changed. Raises
+    ImageRejected when it would.
+    """
+    layout = inspect_container(original, data)
+    budget.check(original, layout.width, layout.height, frames=layout.frames, scans=layout.scans)
     with Image.open(io.BytesIO(data), formats=[original.pillow]) as image:
         if getattr(image, "n_frames", 1) > 1:
             return _render_animation(image, size, output)
@@ -107,14 +100,14 @@ def render(data: bytes, original: ImageFormat, size: str, *, output: ImageFormat
             box = drafted[1] if drafted else None
             if box is not None and scale == 2:
                 resample = _AFTER_HALF_SCALE
-        pixels = _resizable(image)
-        if pixels.size != target or box is not None:
-            pixels = pixels.resize(target, resample, box=box, reducing_gap=_REDUCING_GAP)
+        resized = pixels.resizable(image)
+        if resized.size != target or box is not None:
+            resized = resized.resize(target, resample, box=box, reducing_gap=_REDUCING_GAP)
         image.load()  # a no-op when resized; a PNG's eXIf may follow its pixels
         info = image.info
-        pixels, icc = _output_mode(pixels, output, info.get("icc_profile"))
-        pixels = _upright(pixels, orientation_of(info.get("exif")))
-        return Variant(_encode(pixels, output, icc), output, pixels.width, pixels.height)
+        out, icc = pixels.output_mode(resized, output, info.get("icc_profile"))
+        out = upright(out, orientation_of(info.get("exif")))
+        return Variant(pixels.encode(out, output, VARIANT, icc=icc), output, out.width, out.height)
 
 
 def _dct_scale(size: tuple[int, int], target: tuple[int, int]) -> int:
@@ -140,80 +133,6 @@ def _dct_scale(size: tuple[int, int], target: tuple[int, int]) -> int:
     return 2 if fits >= 2 else 1
 
 
-def _resizable(image: Image.Image) -> Image.Image:
-    """The decoded image in a mode Pillow resamples well, converting only when needed.
-
-    RGB, RGBA, L, LA and CMYK are resized as they are (Pillow premultiplies alpha for
-    it); palettes, bilevel and 16-bit images become 8-bit RGB(A) or L first.
-    """
-    mode = image.mode
-    transparent = "transparency" in image.info
-    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        return image.point(lambda value: value * (1 / 256)).convert("L")
-    if mode in ("P", "PA"):
-        return image.convert("RGBA" if transparent or mode == "PA" else "RGB")
-    if mode == "1":
-        return image.convert("L")
-    if mode in ("L", "RGB") and transparent:  # a PNG tRNS colour key
-        return image.convert("LA" if mode == "L" else "RGBA")
-    return image
-
-
-def _output_mode(
-    image: Image.Image, output: ImageFormat, icc: bytes | None
-) -> tuple[Image.Image, bytes | None]:
-    """The pixels in a mode `output` stores, and the ICC profile that still describes them.
-
-    A profile is kept only where its colour space is the pixels' (RGB or grey): a CMYK
-    profile on RGB pixels, or a grey one on RGB, is one that readers reject or misapply.
-    """
-    space = icc[16:20] if icc and len(icc) >= 20 else None
-    if image.mode == "CMYK":
-        rgb = _cmyk_to_srgb(image, icc) if space == b"CMYK" else None
-        return _output_mode(rgb or image.convert("RGB"), output, None)
-    alpha = image.mode in ("LA", "RGBA")
-    if output is formats.PNG and image.mode in ("L", "LA"):
-        wanted = image.mode  # a grey PNG stays grey (and a third of the size)
-    elif output is formats.JPEG:
-        wanted = "L" if image.mode in ("L", "LA") else "RGB"
-    else:
-        wanted = "RGBA" if alpha else "RGB"
-    grey = wanted in ("L", "LA")
-    keep = space == (b"GRAY" if grey else b"RGB ")
-    return (image if image.mode == wanted else image.convert(wanted)), (icc if keep else None)
-
-
-def _cmyk_to_srgb(image: Image.Image, icc: bytes | None) -> Image.Image | None:
-    """Print CMYK converted with its own profile (lcms, imported only here) to untagged
-    sRGB, which is what browsers assume; None if the profile is unusable."""
-    from PIL import ImageCms
-
-    try:
-        cmyk = ImageCms.ImageCmsProfile(io.BytesIO(icc or b""))
-        srgb = ImageCms.createProfile("sRGB")
-        return ImageCms.profileToProfile(image, cmyk, srgb, outputMode="RGB")
-    except (ImageCms.PyCMSError, OSError, ValueError):
-        return None  # then Pillow's plain conversion, like an untagged CMYK JPEG
-
-
-def _upright(image: Image.Image, orientation: int) -> Image.Image:
-    method = _UPRIGHT.get(orientation)
-    return image if method is None else image.transpose(method)
-
-
-def _encode(image: Image.Image, output: ImageFormat, icc: bytes | None) -> bytes:
-    out = io.BytesIO()
-    if output is formats.WEBP:
-        image.save(out, "WEBP", quality=WEBP_QUALITY, method=WEBP_METHOD, icc_profile=icc)
-    elif output is formats.JPEG:
-        image.save(out, "JPEG", quality=JPEG_QUALITY, icc_profile=icc)
-    elif output is formats.PNG:
-        image.save(out, "PNG", compress_level=6, icc_profile=icc)
-    else:
-        image.save(out, output.pillow)
-    return out.getvalue()
-
-
 def _render_animation(image: Image.Image, size: str, output: ImageFormat) -> Variant:
     target = target_size(image.width, image.height, size)
     orientation = orientation_of(image.info.get("exif"))
@@ -223,18 +142,12 @@ def _render_animation(image: Image.Image, size: str, output: ImageFormat) -> Var
     for index in range(image.n_frames):
         image.seek(index)
         frame = image.convert("RGBA")  # loads the frame; WebP sets its duration only then
-        durations.append(int(image.info.get("duration", 100) or 100))
+        durations.append(pixels.frame_duration(image))
         if frame.size != target:
             frame = frame.resize(target, _RESAMPLE, reducing_gap=_REDUCING_GAP)
-        frames.append(_upright(frame, orientation))
-    out = io.BytesIO()
-    options: dict = {"save_all": True, "append_images": frames[1:], "duration": durations}
-    options["loop"] = image.info.get("loop", 0)
-    if output is formats.WEBP:
-        options.update(quality=WEBP_QUALITY, method=WEBP_METHOD)
-        if icc and icc[16:20] == b"RGB ":
-            options["icc_profile"] = icc
-    elif output is formats.GIF:
-        options.update(disposal=2)
-    frames[0].save(out, output.pillow, **options)
-    return Variant(out.getvalue(), output, frames[0].width, frames[0].height)
+        frames.append(upright(frame, orientation))
+    rgb_icc = icc if icc and icc[16:20] == b"RGB " else None
+    data = pixels.encode_animation(
+        frames, durations, output, VARIANT, loop=image.info.get("loop", 0), icc=rgb_icc
+    )
+    return Variant(data, output, frames[0].width, frames[0].height)

@@ -10,24 +10,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from imgpro.imaging.containers import gif, jpeg, png, webp
+from imgpro.imaging.containers.layout import Layout
 from imgpro.imaging.errors import ImageRejected
 from imgpro.imaging.exif import orientation_of
 from imgpro.imaging.formats import GIF, JPEG, PNG, WEBP, ImageFormat
 
 
 @dataclass(frozen=True)
-class Container:
-    end: int
-    """Offset just past the image's last byte; data[end:] is trailing data."""
-    frames: int
-    """1 for a still image; the frame count of an animated GIF, APNG or WebP."""
-    exif: bytes | None
-    """Raw EXIF from the TIFF header on, without the "Exif\\0\\0" prefix, if present."""
-    orientation: int
+class Container(Layout):
+    orientation: int = 1
     """EXIF orientation 1..8; 1 when absent or invalid."""
 
 
-_WALKERS: dict[ImageFormat, Callable[[bytes], tuple[int, int, bytes | None]]] = {
+_WALKERS: dict[ImageFormat, Callable[[bytes], Layout]] = {
     JPEG: jpeg.walk,
     PNG: png.walk,
     GIF: gif.walk,
@@ -45,8 +40,8 @@ def inspect_container(fmt: ImageFormat, data: bytes) -> Container:
     walker = _WALKERS.get(fmt)
     if walker is None:
         raise ImageRejected(f"{fmt.name} images are not supported")
-    end, frames, exif = walker(data)
-    return Container(end=end, frames=frames, exif=exif, orientation=orientation_of(exif))
+    layout = walker(data)
+    return Container(**vars(layout), orientation=orientation_of(layout.exif))
 
 
 def rewrite_exif(fmt: ImageFormat, data: bytes, rewrite: Callable[[bytes], bytes | None]) -> bytes:

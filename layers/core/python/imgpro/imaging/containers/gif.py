@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import struct
+
+from imgpro.imaging.containers.layout import Layout
 from imgpro.imaging.errors import ImageRejected
 
 _IMAGE, _EXTENSION, _TRAILER = 0x2C, 0x21, 0x3B
@@ -38,13 +41,16 @@ def _skip_sub_blocks(data: bytes, pos: int, budget: int) -> tuple[int, int]:
     raise _truncated()
 
 
-def walk(data: bytes) -> tuple[int, int, bytes | None]:
-    """(end, frames, None): GIF has no EXIF; frames counts image descriptors."""
+def walk(data: bytes) -> Layout:
+    """The image's layout: GIF has no EXIF; frames counts image descriptors; the canvas
+    is the logical screen, grown to cover any frame that reaches past it (Pillow grows
+    its canvas the same way rather than refusing)."""
     if data[:6] not in (b"GIF87a", b"GIF89a"):
         raise ImageRejected("The file is not a valid GIF image (bad header)")
     size = len(data)
     if size < _SCREEN_END:
         raise _truncated()
+    width, height = struct.unpack_from("<HH", data, 6)
     pos = _SCREEN_END + _color_table(data[10])
     frames = 0
     end = size
@@ -57,6 +63,8 @@ def walk(data: bytes) -> tuple[int, int, bytes | None]:
         if block == _IMAGE:
             if pos + _DESCRIPTOR > size:
                 raise _truncated()
+            left, top, frame_width, frame_height = struct.unpack_from("<HHHH", data, pos + 1)
+            width, height = max(width, left + frame_width), max(height, top + frame_height)
             # The LZW minimum code size byte sits between the color table and the sub-blocks.
             start = pos + _DESCRIPTOR + _color_table(data[pos + 9]) + 1
             pos, budget = _skip_sub_blocks(data, start, budget)
@@ -81,4 +89,44 @@ def walk(data: bytes) -> tuple[int, int, bytes | None]:
             raise _truncated()
     if frames == 0:
         raise ImageRejected("The GIF file has no image (no image descriptor)")
-    return end, frames, None
+    return Layout(end, frames, None, width, height)
+
+
+_APPLICATION = 0xFF
+# The first sub-block of an application extension: its length (11), the identifier and the
+# authentication code. XMP's packet follows raw, then a 258-byte "magic trailer" that lands
+# a sub-block reader on the terminator wherever the packet's bytes sent it.
+_XMP_APPLICATION = b"\x0bXMP DataXMP"
+
+
+def without_xmp(data: bytes) -> bytes:
+    """`data` without its XMP application extensions (where location hides: XMP carries
+    `exif:GPSLatitude` and the IPTC location fields); every other block, frames, comments and
+    what follows the image kept byte for byte. `data` itself when there is none."""
+    size = len(data)
+    if size < _SCREEN_END:
+        raise _truncated()
+    pos = _SCREEN_END + _color_table(data[10])
+    budget = MAX_BLOCKS
+    parts: list[bytes] = []
+    done = 0
+    while pos < size:
+        block = data[pos]
+        if block == _IMAGE:
+            if pos + _DESCRIPTOR > size:
+                raise _truncated()
+            start = pos + _DESCRIPTOR + _color_table(data[pos + 9]) + 1
+            pos, budget = _skip_sub_blocks(data, start, budget)
+        elif block == _EXTENSION:
+            end, budget = _skip_sub_blocks(data, pos + 2, budget)
+            if data[pos + 1] == _APPLICATION and data.startswith(_XMP_APPLICATION, pos + 2):
+                parts.append(data[done:pos])
+                done = end
+            pos = end
+        else:
+            # The trailer, or where `walk` ends the image: the rest is not ours to change.
+            break
+    if not parts:
+        return data
+    parts.append(data[done:])
+    return b"".join(parts)

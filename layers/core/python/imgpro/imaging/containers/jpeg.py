@@ -6,6 +6,7 @@ import re
 import struct
 from collections.abc import Callable, Iterator
 
+from imgpro.imaging.containers.layout import Layout
 from imgpro.imaging.errors import ImageRejected
 
 _SOI, _EOI, _SOS, _APP1 = 0xD8, 0xD9, 0xDA, 0xE1
@@ -13,6 +14,8 @@ _SOI, _EOI, _SOS, _APP1 = 0xD8, 0xD9, 0xDA, 0xE1
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 # SOF0-SOF15, minus the three codes in that range that are not frame headers: DHT, JPG, DAC.
 _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# Progressive frames: SOF2 (Huffman), SOF6 and SOF10/SOF14 (their differential/arithmetic kin).
+_PROGRESSIVE = frozenset({0xC2, 0xC6, 0xCA, 0xCE})
 _EXIF = b"Exif\x00\x00"
 
 # Between segments a marker is 0xFF (after any number of 0xFF fill bytes) and a code that is
@@ -79,15 +82,25 @@ def _segments(data: bytes) -> Iterator[tuple[int, int, int]]:
     raise ImageRejected(f"The JPEG file has too many segments (more than {MAX_MARKERS:,})")
 
 
-def walk(data: bytes) -> tuple[int, int, bytes | None]:
-    """(end, frames, exif). An APP1 segment, EXIF thumbnail and all, is skipped by its
+def walk(data: bytes) -> Layout:
+    """The image's layout. An APP1 segment, EXIF thumbnail and all, is skipped by its
     length, so the thumbnail's own SOI/EOI never end the image early."""
     exif: bytes | None = None
-    has_frame = False
-    scans = end = 0
+    has_frame = progressive = False
+    width = height = scans = end = 0
     for marker, start, stop in _segments(data):
         if marker in _SOF:
+            if has_frame:
+                raise _malformed("a second frame header")
+            if stop - start < 6:
+                raise _malformed("the frame header is too short")
             has_frame = True
+            progressive = marker in _PROGRESSIVE
+            height, width = struct.unpack_from(">HH", data, start + 1)
+            if not height:
+                # A height deferred to a DNL marker: no decoder of ours supports it, and
+                # the budget needs the size before the first scan.
+                raise _malformed("the frame header gives no height")
         elif marker == _SOS:
             if not has_frame:
                 raise _malformed("a scan comes before the frame header")
@@ -103,7 +116,9 @@ def walk(data: bytes) -> tuple[int, int, bytes | None]:
     if not scans:
         # SOI, tables, EOI is a legal "abbreviated" stream, but it holds no image.
         raise ImageRejected("The JPEG file has no image data (it ends before any scan)")
-    return end, 1, exif
+    # A baseline image's scans split the components between them; together they are one
+    # pass over the image. A progressive image's scans each pass over every block again.
+    return Layout(end, 1, exif, width, height, scans=scans if progressive else 1)
 
 
 def rewrite_exif(data: bytes, rewrite: Callable[[bytes], bytes | None]) -> bytes:
@@ -127,3 +142,80 @@ def rewrite_exif(data: bytes, rewrite: Callable[[bytes], bytes | None]) -> bytes
         return data
     parts.append(data[done:])
     return b"".join(parts)
+
+
+_APP2 = 0xE2
+_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
+_EXTENDED_XMP = b"http://ns.adobe.com/xmp/extension/\x00"
+_ICC = b"ICC_PROFILE\x00"
+_ICC_CHUNK_HEADER = len(_ICC) + 2  # then the chunk's sequence number and the chunk count
+# APP3-APP13, APP15 and COM: maker data, Photoshop resources, comments. APP0 (JFIF), APP14
+# (Adobe: tells decoders whether the components are RGB or YCbCr) and APP2 (ICC, MPF) are
+# not among them: decoders read those.
+_UNREAD = frozenset({*range(0xE3, 0xEE), 0xEF, 0xFE})
+
+
+def scrub_metadata(
+    data: bytes, *, xmp: Callable[[bytes], bytes | None], max_icc: int, max_unread: int
+) -> bytes:
+    """`data` with the header's XMP packet passed through `xmp` (which returns the packet
+    itself to keep it, None to drop it), any further XMP packet and extended XMP dropped, and
+    the segments no decoder reads cut when they add up to more than `max_unread` bytes;
+    `data` itself when nothing changed.
+
+    Only the header is rewritten: from the first SOS on, every byte is kept, so the image
+    decodes exactly as before. Raises ImageRejected when the ICC profile is over `max_icc`.
+    """
+    edits: list[tuple[int, int, bytes]] = []
+    unread: list[tuple[int, int, bytes]] = []
+    unread_bytes = icc_bytes = 0
+    seen_xmp = False
+    for marker, start, stop in _segments(data):
+        if marker == _SOS:
+            break
+        # The segment starts 4 bytes before its payload: marker (2) and length (2).
+        segment = start - 4
+        if marker == _APP1 and data.startswith(_EXTENDED_XMP, start, stop):
+            # Where depth maps, Photoshop history and other megabyte payloads live; only
+            # HasExtendedXMP in the main packet points to it, and that goes too.
+            edits.append((segment, stop, b""))
+        elif marker == _APP1 and data.startswith(_XMP, start, stop):
+            # A file has one XMP packet. Readers disagree on which of several counts (ExifTool
+            # the first, Pillow the last), and each costs a parse: only the first is kept.
+            packet = data[start + len(_XMP) : stop]
+            new = None if seen_xmp else xmp(packet)
+            seen_xmp = True
+            if new is not packet:
+                edits.append((segment, stop, _xmp_segment(new)))
+        elif marker == _APP2 and data.startswith(_ICC, start, stop):
+            icc_bytes += max(0, stop - start - _ICC_CHUNK_HEADER)
+        elif marker in _UNREAD:
+            unread.append((segment, stop, b""))
+            unread_bytes += stop - segment
+    if icc_bytes > max_icc:
+        raise ImageRejected(
+            f"The JPEG's colour profile is {icc_bytes:,} bytes; "
+            f"at most {max_icc >> 20} MiB is accepted"
+        )
+    if unread_bytes > max_unread:
+        # Nothing that renders the image reads these segments, so past a size no camera
+        # writes they are only hidden payload: all of them go, not just the excess.
+        edits = sorted(edits + unread)
+    if not edits:
+        return data
+    parts: list[bytes] = []
+    done = 0
+    for start, stop, replacement in edits:
+        parts += [data[done:start], replacement]
+        done = stop
+    parts.append(data[done:])
+    return b"".join(parts)
+
+
+def _xmp_segment(packet: bytes | None) -> bytes:
+    """An APP1 XMP segment for `packet`; empty (the segment dropped) for None or a packet
+    that no longer fits in one segment."""
+    if packet is None or len(_XMP) + len(packet) + 2 > 0xFFFF:
+        return b""
+    payload = _XMP + packet
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterator
 
+from imgpro.imaging.containers.layout import Layout
 from imgpro.imaging.errors import ImageRejected
 
 _CHUNK = struct.Struct("<4sI")
@@ -57,13 +58,16 @@ def _chunks(data: bytes, limit: int) -> Iterator[tuple[bytes, int, int]]:
         raise ImageRejected(f"The WebP file has too many chunks (more than {MAX_CHUNKS:,})")
 
 
-def walk(data: bytes) -> tuple[int, int, bytes | None]:
-    """(end, frames, exif); frames counts ANMF chunks when VP8X says the file is animated."""
+def walk(data: bytes) -> Layout:
+    """The image's layout; frames counts ANMF chunks when VP8X says the file is animated.
+    The canvas is VP8X's (libwebp allocates it, twice, before decoding a frame), or the
+    bitstream's own size for a simple file."""
     limit = _riff_end(data)
     first: bytes | None = None
     animated = has_image = False
     frames = 0
     exif: bytes | None = None
+    width = height = 0
     for fourcc, start, stop in _chunks(data, limit):
         if first is None:
             first = fourcc
@@ -71,8 +75,11 @@ def walk(data: bytes) -> tuple[int, int, bytes | None]:
                 if stop - start < 10:
                     raise _malformed("the VP8X chunk is too short")
                 animated = bool(data[start] & _ANIMATION_FLAG)
+                width, height = _u24(data, start + 4) + 1, _u24(data, start + 7) + 1
             elif fourcc not in (b"VP8 ", b"VP8L"):
                 raise _malformed("it does not start with a VP8, VP8L or VP8X chunk")
+            else:
+                width, height = _bitstream_size(fourcc, data, start, stop)
         if fourcc in (b"VP8 ", b"VP8L"):
             has_image = True
         elif fourcc == b"ANMF":
@@ -86,7 +93,25 @@ def walk(data: bytes) -> tuple[int, int, bytes | None]:
         raise ImageRejected("The WebP file has no image data (no VP8 or VP8L chunk)")
     # An odd RIFF size is followed by a pad byte, when the file has one.
     end = min(limit + (limit & 1), len(data))
-    return end, frames if animated else 1, exif
+    return Layout(end, frames if animated else 1, exif, width, height)
+
+
+def _u24(data: bytes, pos: int) -> int:
+    return int.from_bytes(data[pos : pos + 3], "little")
+
+
+def _bitstream_size(fourcc: bytes, data: bytes, start: int, stop: int) -> tuple[int, int]:
+    """(width, height) from a VP8 key frame header (RFC 6386 9.1) or a VP8L header (the
+    WebP lossless spec, section 3)."""
+    if fourcc == b"VP8 ":
+        if stop - start < 10 or data[start + 3 : start + 6] != b"\x9d\x01\x2a":
+            raise _malformed("the VP8 bitstream has no key frame header")
+        width, height = struct.unpack_from("<HH", data, start + 6)
+        return width & 0x3FFF, height & 0x3FFF
+    if stop - start < 5 or data[start] != 0x2F:
+        raise _malformed("the VP8L bitstream has no signature")
+    (bits,) = struct.unpack_from("<I", data, start + 1)
+    return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
 
 
 def rewrite_exif(data: bytes, rewrite: Callable[[bytes], bytes | None]) -> bytes:
@@ -118,3 +143,53 @@ def rewrite_exif(data: bytes, rewrite: Callable[[bytes], bytes | None]) -> bytes
     out = bytearray(b"".join(parts))
     struct.pack_into("<I", out, 4, limit - 8 + growth)
     return bytes(out)
+
+
+_XMP_FLAG = 0x04  # VP8X flags byte
+_VP8X_FLAGS = _RIFF_HEADER + _CHUNK.size  # offset of the flags byte when VP8X comes first
+
+
+def scrub_metadata(data: bytes, *, xmp: Callable[[bytes], bytes | None], max_icc: int) -> bytes:
+    """`data` with the first XMP chunk's packet passed through `xmp` (which returns the
+    packet itself to keep it, None to drop it) and any later XMP chunk dropped, chunk size,
+    padding and RIFF size recomputed, and the VP8X XMP flag cleared once no XMP is left;
+    `data` itself when nothing changed. Raises ImageRejected when the ICC profile is over
+    `max_icc` bytes."""
+    limit = _riff_end(data)
+    parts: list[bytes] = []
+    done = _RIFF_HEADER
+    xmp_left = seen_xmp = False
+    for fourcc, start, stop in _chunks(data, limit):
+        if fourcc == b"ICCP" and stop - start > max_icc:
+            raise ImageRejected(
+                f"The WebP's colour profile is {stop - start:,} bytes; "
+                f"at most {max_icc >> 20} MiB is accepted"
+            )
+        if fourcc != b"XMP ":
+            continue
+        packet = data[start:stop]
+        # One packet per file, as in JPEG and PNG: a second one is dropped unparsed.
+        new = None if seen_xmp else xmp(packet)
+        seen_xmp = True
+        xmp_left = xmp_left or new is not None
+        if new is packet:
+            continue
+        chunk = b"" if new is None else _chunk(fourcc, new)
+        # The old pad byte goes with the old chunk, when it lies inside the RIFF payload.
+        parts += [data[done : start - _CHUNK.size], chunk]
+        done = min(stop + ((stop - start) & 1), limit)
+    if not parts:
+        return data
+    parts.append(data[done:limit])
+    body = b"".join(parts)
+    riff_size = 4 + len(body)
+    # Rebuilt whole: the RIFF size, its pad byte, then what followed the RIFF, as it was.
+    out = bytearray(data[:4] + struct.pack("<I", riff_size) + data[8:_RIFF_HEADER] + body)
+    out += b"\x00" * (riff_size & 1) + data[limit + (limit & 1) :]
+    if not xmp_left and data.startswith(b"VP8X", _RIFF_HEADER):
+        out[_VP8X_FLAGS] &= ~_XMP_FLAG & 0xFF
+    return bytes(out)
+
+
+def _chunk(fourcc: bytes, payload: bytes) -> bytes:
+    return _CHUNK.pack(fourcc, len(payload)) + payload + b"\x00" * (len(payload) & 1)
