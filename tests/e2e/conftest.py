@@ -34,7 +34,13 @@ STACK_FLAGS = (
     *(flag for token in TOKENS for flag in ("--token", token)),
     "--team",
     "acme:growth",
+    # Imports may reach the tests' own origin on loopback; the second stack below has no
+    # such flag, and is as strict as production.
+    "--allow-import-from",
+    "127.0.0.1/32",
 )
+# A slow origin should not hold a test for the production deadline of 20 s.
+STACK_ENV = {"IMGPRO_IMPORT_DEADLINE_SECONDS": "3"}
 START_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 10
 TRACEBACK = "Traceback (most recent call last)"
@@ -69,7 +75,7 @@ class LocalStackProcess:
 
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
-    yield from _running_stack(tmp_path_factory.mktemp("local-stack"))
+    yield from _running_stack(tmp_path_factory.mktemp("local-stack"), env=STACK_ENV)
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +84,20 @@ def short_lived_urls_stack(
 ) -> Iterator[LocalStackProcess]:
     """A second stack whose signed URLs expire after 2 seconds, to watch them expire."""
     logs = tmp_path_factory.mktemp("short-lived-urls")
-    yield from _running_stack(logs, env={"IMGPRO_SIGNED_URL_TTL_SECONDS": "2"})
+    yield from _running_stack(
+        logs, env={"IMGPRO_SIGNED_URL_TTL_SECONDS": "2"}, flags=STRICT_IMPORTS
+    )
 
 
-def _running_stack(logs: Path, env: dict[str, str] | None = None) -> Iterator[LocalStackProcess]:
-    stack = _start(logs, env or {})
+STRICT_IMPORTS = tuple(
+    flag for flag in STACK_FLAGS if flag not in ("--allow-import-from", "127.0.0.1/32")
+)
+
+
+def _running_stack(
+    logs: Path, env: dict[str, str] | None = None, flags: tuple[str, ...] = STACK_FLAGS
+) -> Iterator[LocalStackProcess]:
+    stack = _start(logs, env or {}, flags)
     try:
         _wait_until_announced(stack)
         _wait_until_ready(stack)
@@ -109,13 +124,13 @@ def _local_stack_logged_no_traceback(request: pytest.FixtureRequest) -> Iterator
         pytest.fail(f"the local stack logged a traceback during this test:\n{logged[-8000:]}")
 
 
-def _start(logs: Path, env: dict[str, str]) -> LocalStackProcess:
+def _start(logs: Path, env: dict[str, str], flags: tuple[str, ...]) -> LocalStackProcess:
     stdout_path, stderr_path = logs / "stdout.log", logs / "stderr.log"
     # Files, not pipes: nobody reads a pipe once the stack is up, and a full pipe
     # would block the stack's logging mid-request.
     with stdout_path.open("wb") as stdout, stderr_path.open("wb") as stderr:
         process = subprocess.Popen(
-            [sys.executable, "-m", "imgpro.cli", "local", *STACK_FLAGS],
+            [sys.executable, "-m", "imgpro.cli", "local", *flags],
             cwd=REPO,
             stdout=stdout,
             stderr=stderr,

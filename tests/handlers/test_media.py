@@ -164,9 +164,3 @@ def test_service_info_lists_every_route(api) -> None:
     body = api.get("/").json()
     assert body["name"] == "imgpro"
     assert {"method": "POST", "path": "/v1/upload"} in body["endpoints"]
-
-
-def test_import_is_reserved_with_a_clear_501(api) -> None:
-    response = api.post("/v1/import", token="acme", json_body={"url": "https://example.com/a.jpg"})
-    assert response.status == 501
-    assert response.json()["code"] == "not_implemented"

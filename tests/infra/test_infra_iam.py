@@ -347,3 +347,21 @@ def test_other_functions_cannot_touch_the_distribution(
     name: str, role_statements: Statements
 ) -> None:
     assert not any(a.startswith("cloudfront:") for a in _actions(role_statements(name)))
+
+
+def test_the_import_function_has_exactly_the_upload_functions_rights(
+    role_statements: Statements,
+) -> None:
+    """An SSRF that slipped past the fetcher could reach only what an upload can."""
+
+    def normalized(name: str) -> list[str]:
+        return sorted(json.dumps(statement, sort_keys=True) for statement in role_statements(name))
+
+    assert normalized("import_url") == normalized("upload")
+
+
+def test_no_function_runs_inside_a_vpc(template) -> None:
+    """Outside any VPC an import reaches the internet and nothing private; inside one it
+    could reach the VPC's own hosts."""
+    for function in template.find_resources("AWS::Lambda::Function").values():
+        assert "VpcConfig" not in function["Properties"]

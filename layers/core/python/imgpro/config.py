@@ -34,6 +34,8 @@ SIGNED_URL_TTL_SECONDS = "IMGPRO_SIGNED_URL_TTL_SECONDS"
 # --rate-limit and --allow-import-from.
 RATE_LIMIT = "IMGPRO_RATE_LIMIT"
 IMPORT_ALLOW_CIDRS = "IMGPRO_IMPORT_ALLOW_CIDRS"
+IMPORT_DEADLINE_SECONDS = "IMGPRO_IMPORT_DEADLINE_SECONDS"
+"""The whole fetch of an import (20 s by default; docs/import.md says how it fits)."""
 
 # API Gateway hands a Lambda at most 6 MB of event, and a binary body arrives
 # base64-encoded (4/3 larger) inside it, so about 4.4 MB of raw body is the most
@@ -63,6 +65,10 @@ class Settings:
     signing_private_key: str | None = None
     signing_public_key: str | None = None
     signed_url_ttl_seconds: int = 3600
+    import_deadline_seconds: int = 20
+    import_allow_cidrs: tuple[str, ...] = ()
+    """Networks an import may reach on any port, private ones included: the local stack's
+    --allow-import-from, for tests and developers. Empty in AWS: only the public internet."""
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> Settings:
@@ -81,6 +87,8 @@ class Settings:
             signing_private_key=env.get(SIGNING_PRIVATE_KEY) or None,
             signing_public_key=env.get(SIGNING_PUBLIC_KEY) or None,
             signed_url_ttl_seconds=_integer(env, SIGNED_URL_TTL_SECONDS, 3600),
+            import_deadline_seconds=_integer(env, IMPORT_DEADLINE_SECONDS, 20),
+            import_allow_cidrs=_networks(env, IMPORT_ALLOW_CIDRS),
         )
 
 
@@ -89,6 +97,16 @@ def _required(env: Mapping[str, str], key: str) -> str:
     if not value:
         raise ConfigError(f"environment variable {key} is required")
     return value
+
+
+def _networks(env: Mapping[str, str], key: str) -> tuple[str, ...]:
+    import ipaddress
+
+    raw = [part.strip() for part in env.get(key, "").split(",") if part.strip()]
+    try:
+        return tuple(str(ipaddress.ip_network(part, strict=False)) for part in raw)
+    except ValueError as error:
+        raise ConfigError(f"environment variable {key}: {error}") from None
 
 
 def _integer(env: Mapping[str, str], key: str, default: int) -> int:

@@ -12,7 +12,13 @@ from typing import Any
 from imgpro import __version__, idempotency, media, storage, teams
 from imgpro.auth import READ, WRITE, Caller, authenticate, parse_authorization
 from imgpro.config import settings
-from imgpro.errors import NotImplementedYet, PayloadTooLarge, Unauthorized, ValidationFailed
+from imgpro.errors import (
+    FetchTimeout,
+    ImportFailed,
+    PayloadTooLarge,
+    Unauthorized,
+    ValidationFailed,
+)
 from imgpro.http import Request, Response
 from imgpro.naming import stored_name
 from imgpro.pagination import parse_cursor
@@ -24,6 +30,7 @@ from imgpro.validation import (
     parse_description,
     parse_filesize,
     parse_ids,
+    parse_import_url,
     parse_limit,
     parse_name,
     parse_offset,
@@ -226,11 +233,73 @@ def _required(parser: Any, what: str) -> Any:
 
 
 def import_url(request: Request) -> Response:
-    """Reserved: import from URL arrives with its own SSRF-safe fetcher."""
-    _caller(request, WRITE)
-    raise NotImplementedYet(
-        "Import from URL is not available on this server yet; upload the file with POST /v1/upload"
+    """Store the image at a URL, fetched through the SSRF-safe fetcher: 201 with the same
+    media object as an upload; 502 `import_failed` when the remote server fails, 504
+    `fetch_timeout` when it is too slow, 400 on `url` for a URL we will not fetch or a
+    body that is not an image."""
+    caller = _caller(request, WRITE)
+    body = request.json()
+    errors = FieldErrors()
+    url = errors.check("url", parse_import_url, body.get("url"))
+    description = errors.check("description", parse_description, body.get("description"))
+    tags = errors.check("tags", parse_tags, body.get("tags"))
+    ttl = errors.check("ttl", parse_ttl, body.get("ttl"))
+    public = errors.check("public", parse_public, body.get("public"))
+    key = idempotency.validate_key(request.header(idempotency.HEADER))
+    errors.raise_if_any()
+    assert url is not None  # guaranteed by raise_if_any
+
+    def store() -> dict[str, Any]:
+        imported = _import(url)
+        is_public = public if public is not None else _team_default_public(caller.team_id)
+        image = imported.image
+        created = media.create(
+            caller.team_id,
+            media.NewMedia(
+                data=image.data,
+                name=imported.name,
+                ext=image.format.ext,
+                content_type=image.format.content_type,
+                width=image.width,
+                height=image.height,
+                is_public=is_public,
+                description=description or None,
+                tags=tuple(tags or ()),
+                ttl_seconds=ttl,
+            ),
+        )
+        return {
+            "status": 201,
+            "body": json.dumps(media_json(created, api_base_url=request.base_url)),
+        }
+
+    result = idempotency.run_once(
+        store,
+        scope="import",
+        team_id=caller.team_id,
+        key=key,
+        fingerprint=_fingerprint(
+            url=url, description=description, tags=tags, ttl=ttl, public=public
+        ),
+        remaining_ms=request.remaining_ms,
     )
+    return Response.json(result["status"], json.loads(result["body"]))
+
+
+def _import(url: str) -> Any:
+    """The fetched, prepared image, with every failure turned into the seed's errors."""
+    from imgpro import fetching
+    from imgpro.imaging.errors import ImageRejected
+    from imgpro.importing import import_image
+
+    try:
+        return import_image(url)
+    except (fetching.FetchRefused, fetching.FetchTooLarge, ImageRejected) as refused:
+        raise ValidationFailed.field("url", str(refused)) from None
+    except fetching.FetchTimedOut as slow:
+        raise FetchTimeout(str(slow)) from None
+    except fetching.FetchFailed as failed:
+        raise ImportFailed(str(failed)) from None
 
 
 # --- GET /v1/media -----------------------------------------------------------------------

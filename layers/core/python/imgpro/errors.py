@@ -95,7 +95,15 @@ class PayloadTooLarge(ApiError):
     message = "The request body is too large"
 
 
-class NotImplementedYet(ApiError):
-    status = 501
-    code = "not_implemented"
-    message = "This endpoint is not available yet"
+class ImportFailed(ApiError):
+    """The remote server behind an import URL failed: unreachable, or it answered an error."""
+
+    status = 502
+    code = "import_failed"
+    message = "Import from URL failed"
+
+
+class FetchTimeout(ApiError):
+    status = 504
+    code = "fetch_timeout"
+    message = "The URL fetch timed out"

@@ -265,3 +265,19 @@ def parse_description(raw: Any) -> str | None:
     if any(unicodedata.category(ch) == "Cc" and ch not in "\n\r\t" for ch in value):
         raise InvalidField("Description must not contain control characters")
     return value
+
+
+MAX_URL_LENGTH = 2_048
+"""What browsers and CDNs reliably carry; a longer import URL is a mistake or an attack."""
+
+
+def parse_import_url(raw: Any) -> str:
+    """The shape of an import URL; whether it may be fetched is `imgpro.fetching`'s call."""
+    value = _text(raw, "URL").strip()
+    if not value:
+        raise InvalidField("URL is required")
+    if len(value) > MAX_URL_LENGTH:
+        raise InvalidField(f"URL must be at most {MAX_URL_LENGTH:,} characters")
+    if not value.lower().startswith(("http://", "https://")):
+        raise InvalidField("URL must start with http:// or https://")
+    return value
