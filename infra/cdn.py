@@ -20,11 +20,13 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from imgpro.imaging.formats import IMAGE_CSP
+from imgpro.keys import ORIGINALS, PRIVATE, VARIANTS
 from infra.functions import cdn_base_url
-from infra.storage import ORIGINALS_PREFIX, PRIVATE_PREFIX, VARIANTS_PREFIX, both_sides
+from infra.storage import both_sides
 
 VIEWER_FUNCTION_FILE = Path(__file__).with_name("cdn_function.js")
-PRIVATE_PATH_PATTERN = f"/{PRIVATE_PREFIX}/*"
+# Viewer paths of private media start with the same `private/` as their keys.
+PRIVATE_PATH_PATTERN = f"/{PRIVATE}*"
 # The bucket answers CloudFront 403, not 404, for a key it does not have: origin access
 # control may only GetObject, and S3 hides a missing key from callers that cannot list.
 FAILOVER_STATUS_CODES = (403, 404)
@@ -141,7 +143,7 @@ class Cdn(Construct):
 def _refuse_unserved_keys(bucket: s3.IBucket) -> None:
     """CloudFront may read media objects and nothing else, whatever the viewer function
     does: origin access control grants it the whole bucket, unprocessed uploads included."""
-    served = [*both_sides(ORIGINALS_PREFIX), *both_sides(VARIANTS_PREFIX)]
+    served = [*both_sides(ORIGINALS), *both_sides(VARIANTS)]
     bucket.add_to_resource_policy(
         iam.PolicyStatement(
             effect=iam.Effect.DENY,

@@ -6,7 +6,9 @@
 //   /<uid>.<ext>?size=m              -> /v/<uid>/m.<webp|ext>
 //   /private/<uid>.<ext>?size=m&...  -> /private/v/<uid>/m.<webp|ext>
 //
-// The same rules, in Python, are imgpro.delivery.cdn_key_path (the local stack's CDN).
+// The key layout is imgpro.keys (Python), and the same rules are imgpro.keys.cdn_key_path
+// (the local stack's CDN). This file cannot import it: tests/infra/test_key_layout.py
+// checks that the constants below and every rewrite agree with it.
 //
 // Signed URLs: CloudFront picks the behavior from the viewer's path and checks the
 // signature of a /private/* URL (trusted key group) on the viewer's URL, query string
@@ -18,6 +20,9 @@
 
 var MEDIA_PATH = /^\/(private\/)?([a-z0-9]{12})\.(jpg|png|gif|webp|svg)$/;
 var SIZES = ['s', 'm', 'l', 'xl', 'xxl'];
+var PRIVATE = 'private/';
+var ORIGINALS = 'o/';
+var VARIANTS = 'v/';
 
 function handler(event) {
     var request = event.request;
@@ -25,7 +30,7 @@ function handler(event) {
     if (!match) {
         return refuse(404, 'Not Found', 'Not found');
     }
-    var prefix = match[1] ? '/private' : '';
+    var side = match[1] ? PRIVATE : '';
     var uid = match[2];
     var ext = match[3];
 
@@ -44,10 +49,10 @@ function handler(event) {
 
     // SVG is vectors: every size is the original.
     if (sizeName === null || ext === 'svg') {
-        request.uri = prefix + '/o/' + uid + '.' + ext;
+        request.uri = '/' + side + ORIGINALS + uid + '.' + ext;
     } else {
         var format = acceptsWebp(request.headers) ? 'webp' : ext;
-        request.uri = prefix + '/v/' + uid + '/' + sizeName + '.' + format;
+        request.uri = '/' + side + VARIANTS + uid + '/' + sizeName + '.' + format;
     }
     // Size and format now live in the path. Nothing else of the query (signature
     // parameters, cache busters) reaches the origin or splits the cache.

@@ -11,6 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from imgpro.keys import INCOMING, ORIGINALS, VARIANTS
 from imgpro.routes import ROUTES, WORKERS
 from infra.api import Api
 from infra.cdn import Cdn
@@ -19,13 +20,7 @@ from infra.layers import Layers
 from infra.resize import RESIZE_FUNCTION, Resizer
 from infra.resize import TIMEOUT as RESIZE_TIMEOUT
 from infra.signing import SigningKeys, key_parameter_name, public_key_pem
-from infra.storage import (
-    INCOMING_PREFIX,
-    ORIGINALS_PREFIX,
-    VARIANTS_PREFIX,
-    Storage,
-    both_sides,
-)
+from infra.storage import Storage, both_sides
 from infra.workers import Workers
 
 DEV_CONTEXT_KEY = "imgpro:dev"
@@ -122,31 +117,29 @@ class ImgProStack(cdk.Stack):
         for name, function in self.api.functions.items():
             if name in _WRITES_ORIGINALS:
                 # Private media is stored on its side from the start.
-                for pattern in both_sides(ORIGINALS_PREFIX):
+                for pattern in both_sides(ORIGINALS):
                     bucket.grant_put(function, pattern)
                     # A create whose record fails to write deletes its object again, so
                     # a failure leaves no orphan (imgpro.media.create).
                     bucket.grant_delete(function, pattern)
-                bucket.grant_read(function, f"{ORIGINALS_PREFIX}/*")
+                bucket.grant_read(function, f"{ORIGINALS}*")
             if name in _DELETES_MEDIA:
                 # Deleting media deletes its original and every variant on both sides (a
                 # visibility move cut short leaves a copy on the other one); variants are
                 # found by listing the media's variant prefixes.
-                for pattern in (*both_sides(ORIGINALS_PREFIX), *both_sides(VARIANTS_PREFIX)):
+                for pattern in (*both_sides(ORIGINALS), *both_sides(VARIANTS)):
                     bucket.grant_delete(function, pattern)
-                _grant_list(bucket, function, prefixes=both_sides(VARIANTS_PREFIX))
+                _grant_list(bucket, function, prefixes=both_sides(VARIANTS))
                 # Media deleted while still processing takes its unprocessed direct
                 # upload with it (imgpro.storage.delete_media_objects).
-                bucket.grant_delete(function, f"{INCOMING_PREFIX}/*")
+                bucket.grant_delete(function, f"{INCOMING}*")
             if name in _MOVES_MEDIA:
                 self._grant_visibility_moves(function)
             if name in _SIGNS_DIRECT_UPLOADS:
                 # S3 accepts a presigned POST only if its signer may do what the POST
                 # does; the function itself never reads, lists or deletes an object.
                 # Not grant_put: the form carries no tagging, retention or legal hold.
-                _grant_objects(
-                    bucket, function, actions=["s3:PutObject"], pattern=f"{INCOMING_PREFIX}/*"
-                )
+                _grant_objects(bucket, function, actions=["s3:PutObject"], pattern=f"{INCOMING}*")
             if name in _SIGNS_URLS:
                 self._grant_signing_key(function)
             if name in _INVALIDATES_CACHE:
@@ -158,7 +151,7 @@ class ImgProStack(cdk.Stack):
             # ListBucket a missing key reads as 403 AccessDenied rather than 404.
             _grant_objects(bucket, function, actions=["s3:GetObject"], pattern=uploads)
             bucket.grant_delete(function, uploads)
-            for pattern in both_sides(ORIGINALS_PREFIX):
+            for pattern in both_sides(ORIGINALS):
                 bucket.grant_put(function, pattern)
                 # As for uploads: a record that fails to write deletes its original again.
                 bucket.grant_delete(function, pattern)
@@ -168,7 +161,7 @@ class ImgProStack(cdk.Stack):
         """Making media public or private copies its original and variants to the other
         side, then deletes them (imgpro.storage.move_media_objects)."""
         bucket = self.storage.bucket
-        for pattern in (*both_sides(ORIGINALS_PREFIX), *both_sides(VARIANTS_PREFIX)):
+        for pattern in (*both_sides(ORIGINALS), *both_sides(VARIANTS)):
             # CopyObject keeps the source's tags (imgpro.storage tags originals
             # `ephemeral=`), which takes the tagging actions on both ends; HeadObject is
             # GetObject.
@@ -186,16 +179,16 @@ class ImgProStack(cdk.Stack):
             )
             bucket.grant_delete(function, pattern)
         # The variants to move are found by listing the media's variant prefix.
-        _grant_list(bucket, function, prefixes=both_sides(VARIANTS_PREFIX))
+        _grant_list(bucket, function, prefixes=both_sides(VARIANTS))
 
     def _grant_resize(self) -> None:
         """The resize function reads an original, writes its variant and records the
         variant on the media item: nothing else, so a bug in image decoding reaches little."""
         function = self.resizer.function
         bucket, table = self.storage.bucket, self.storage.table
-        for pattern in both_sides(ORIGINALS_PREFIX):
+        for pattern in both_sides(ORIGINALS):
             _grant_objects(bucket, function, actions=["s3:GetObject"], pattern=pattern)
-        for pattern in both_sides(VARIANTS_PREFIX):
+        for pattern in both_sides(VARIANTS):
             _grant_objects(bucket, function, actions=["s3:PutObject"], pattern=pattern)
         # The item by its key, and one attribute set on it; no index (Table.grant would add
         # them), no query, no scan, no delete.

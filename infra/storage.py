@@ -7,20 +7,14 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-# Key prefixes of the bucket's layout (docs/cdn.md, imgpro.storage): originals and their
-# variants, public ones at the top and private ones under PRIVATE_PREFIX (which the CDN
-# serves only to signed URLs). Grants are scoped to these prefixes.
-ORIGINALS_PREFIX = "o"
-VARIANTS_PREFIX = "v"
-PRIVATE_PREFIX = "private"
-# Where clients post large files directly (presigned POST) until a worker processes them.
-INCOMING_PREFIX = "incoming"
+from imgpro.keys import INCOMING, PRIVATE
 
 
 def both_sides(prefix: str) -> tuple[str, str]:
-    """The key patterns of `prefix` on the public and the private side, for grants:
-    `both_sides("o")` is `("o/*", "private/o/*")`."""
-    return (f"{prefix}/*", f"{PRIVATE_PREFIX}/{prefix}/*")
+    """The key patterns of a prefix of the bucket's layout (imgpro.keys) on the public and
+    the private side, for grants scoped to them: `both_sides(keys.ORIGINALS)` is
+    `("o/*", "private/o/*")`."""
+    return (f"{prefix}*", f"{PRIVATE}{prefix}*")
 
 
 class Storage(Construct):
@@ -78,7 +72,7 @@ class Storage(Construct):
                 # still there a day later was abandoned or failed, and only costs money.
                 s3.LifecycleRule(
                     id="expire-abandoned-direct-uploads",
-                    prefix=f"{INCOMING_PREFIX}/",
+                    prefix=INCOMING,
                     expiration=cdk.Duration.days(1),
                 ),
             ],

@@ -113,6 +113,35 @@ def api(tokens: dict[str, str]):
     return Gateway(tokens)
 
 
+class FrozenClock:
+    """`imgpro.clock.now` held still: it moves only when a test moves it."""
+
+    def __init__(self, start: float) -> None:
+        self._now = start
+
+    def now(self) -> float:
+        return self._now
+
+    def set(self, timestamp: float) -> None:
+        """Jump to `timestamp` (epoch seconds)."""
+        self._now = timestamp
+
+    def advance(self, seconds: float) -> None:
+        self._now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    """Freezes the domain's clock (`imgpro.clock.now`, which every expiry and timestamp
+    reads); `clock.set(ts)` and `clock.advance(seconds)` move it. It starts at the real
+    time, so AWS (moto, botocore's presigning), which keeps its own, agrees until moved."""
+    from imgpro import clock as domain_clock
+
+    frozen = FrozenClock(domain_clock.now())
+    monkeypatch.setattr(domain_clock, "now", frozen.now)
+    return frozen
+
+
 @pytest.fixture
 def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """Counts every DynamoDB operation made through botocore, by name."""

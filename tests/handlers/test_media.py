@@ -28,11 +28,9 @@ def test_get_malformed_uid_is_404_not_500(api) -> None:
     assert api.get("/v1/media/%2e%2e%2f", token="acme").status == 404
 
 
-def test_expired_media_is_hidden_at_once(api, monkeypatch) -> None:
-    from imgpro.media import records
-
+def test_expired_media_is_hidden_at_once(api, clock) -> None:
     uid = api.upload("acme", ttl="5m").json()["id"]
-    monkeypatch.setattr(records, "now_seconds", lambda: 2**40)
+    clock.advance(3600)
     assert api.get(f"/v1/media/{uid}", token="acme").status == 404
 
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from imgpro.config import settings
+from imgpro.keys import ORIGINALS, PRIVATE, variants_prefix
 
 
 @lru_cache(maxsize=1)
@@ -30,11 +31,11 @@ def invalidation_paths(uid: str) -> list[str]:
     length, so `/<uid>*` matches that media only."""
     return [
         f"/{uid}*",
-        f"/private/{uid}*",
-        f"/o/{uid}*",
-        f"/v/{uid}/*",
-        f"/private/o/{uid}*",
-        f"/private/v/{uid}/*",
+        f"/{PRIVATE}{uid}*",
+        f"/{ORIGINALS}{uid}*",
+        f"/{variants_prefix(uid)}*",
+        f"/{PRIVATE}{ORIGINALS}{uid}*",
+        f"/{variants_prefix(uid, private=True)}*",
     ]
 
 
@@ -48,6 +49,7 @@ def invalidate(uids: Sequence[str]) -> None:
         InvalidationBatch={
             "Paths": {"Quantity": len(paths), "Items": paths},
             # Unique per call: CloudFront treats a repeated reference as the same batch.
+            # Real time, not imgpro.clock: a nonce for CloudFront, which decides nothing.
             "CallerReference": f"imgpro-{int(time.time())}-{uuid.uuid4().hex[:8]}",
         },
     )

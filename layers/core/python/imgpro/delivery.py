@@ -8,33 +8,21 @@
   what the CloudFront Function (infra/cdn_function.js) and the behaviors do in
   AWS: check a private URL's signature, pick the size and format, map the URL to
   its S3 key, serve the object, or fall over to `from_origin`.
+
+Which paths exist and which keys they map to is `imgpro.keys`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from imgpro import media, storage
+from imgpro import keys, media, storage
 from imgpro.imaging.errors import ImageRejected
 from imgpro.imaging.formats import IMAGE_CSP
-from imgpro.imaging.limits import VARIANT_SIZES
 from imgpro.singleflight import SingleFlight
 
-_VIEWER = re.compile(r"/(?P<private>private/)?(?P<uid>[a-z0-9]{12})\.(?P<ext>jpg|png|gif|webp|svg)")
-_ORIGIN = re.compile(
-    r"/(?P<private>private/)?(?:o/(?P<uid>[a-z0-9]{12})\.(?P<ext>jpg|png|gif|webp|svg)"
-    r"|v/(?P<vuid>[a-z0-9]{12})/(?P<size>s|m|l|xl|xxl)\.(?P<fmt>jpg|png|gif|webp|svg))"
-)
-_CONTENT_TYPES = {
-    "jpg": "image/jpeg",
-    "png": "image/png",
-    "gif": "image/gif",
-    "webp": "image/webp",
-    "svg": "image/svg+xml",
-}
 _SIGNING_PARAMETERS = ("Expires", "Signature", "Key-Pair-Id")
 
 
@@ -56,16 +44,16 @@ _NOT_FOUND = _error(404, "Not found")
 
 
 def deliver(path: str, query: Mapping[str, str], headers: Mapping[str, str]) -> Delivery:
-    match = _VIEWER.fullmatch(path)
+    match = keys.VIEWER_PATH.fullmatch(path)
     if not match:
         return _NOT_FOUND
     size = query.get("size")
-    if size is not None and size not in VARIANT_SIZES:
-        return _error(400, "size must be one of s, m, l, xl, xxl")
+    if size is not None and size not in keys.SIZES:
+        return _error(400, f"size must be one of {', '.join(keys.SIZES)}")
     private = bool(match["private"])
     if private and not _signed(path, query):
         return _error(403, "Missing or invalid signature")
-    key_path = cdn_key_path(
+    key_path = keys.cdn_key_path(
         uid=match["uid"],
         ext=match["ext"],
         private=private,
@@ -78,19 +66,6 @@ def deliver(path: str, query: Mapping[str, str], headers: Mapping[str, str]) -> 
     if stored.etag and stored.etag in _header(headers, "if-none-match"):
         return Delivery(304, {"ETag": stored.etag})
     return _image(stored.body, stored.content_type, private=private, etag=stored.etag)
-
-
-def cdn_key_path(*, uid: str, ext: str, private: bool, size: str | None, accepts_webp: bool) -> str:
-    """The S3 key path a viewer URL maps to; the same rules as infra/cdn_function.js.
-
-    The cache key is this path only: size and format normalized, no raw Accept header.
-    SVG has no variants (it is vectors): every size is the original.
-    """
-    prefix = "/private" if private else ""
-    if size is None or ext == "svg":
-        return f"{prefix}/o/{uid}.{ext}"
-    fmt = "webp" if accepts_webp else ext
-    return f"{prefix}/v/{uid}/{size}.{fmt}"
 
 
 def accepts_webp(accept: str) -> bool:
@@ -143,7 +118,7 @@ def from_origin(key_path: str) -> Delivery:
 
 
 def _from_origin(key_path: str) -> Delivery:
-    match = _ORIGIN.fullmatch(key_path)
+    match = keys.ORIGIN_PATH.fullmatch(key_path)
     if not match:
         return _NOT_FOUND
     uid = match["uid"] or match["vuid"]
@@ -159,10 +134,10 @@ def _from_origin(key_path: str) -> Delivery:
     original = storage.get_object(found.object_key, denied_means_missing=True)
     if original is None:
         return _NOT_FOUND
-    if match["uid"] or found.ext == "svg":
+    if match["uid"] or not keys.variant_formats(found.ext):
         return _image(original.body, original.content_type, private=private, etag=original.etag)
     fmt = match["fmt"]
-    if fmt not in ("webp", found.ext):
+    if fmt not in keys.variant_formats(found.ext):
         return _NOT_FOUND
     return _make_variant(found, original.body, match["size"], fmt, private=private)
 
@@ -180,9 +155,9 @@ def _make_variant(
         # An original stored before a budget limit changed: serving it whole is the
         # client's choice to make, not ours.
         return _error(422, f"{refused} No size variants are made of this image.")
-    content_type = _CONTENT_TYPES[fmt]
+    content_type = keys.CONTENT_TYPES[fmt]
     storage.put_variant(
-        storage.variant_key(found.uid, size, fmt, private=private),
+        keys.variant_key(found.uid, size, fmt, private=private),
         variant.data,
         content_type=content_type,
         private=private,

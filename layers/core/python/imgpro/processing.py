@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
-from imgpro import media, storage
+from imgpro import keys, media, storage
 from imgpro.clients import bind_table
 from imgpro.imaging import limits
 from imgpro.imaging.errors import ImageRejected
@@ -26,20 +26,20 @@ def handle_s3_event(event: Mapping[str, Any]) -> None:
     bind_table()
     for record in event.get("Records") or ():
         key = unquote_plus(record["s3"]["object"]["key"])
-        if key.startswith(storage.INCOMING):
-            process_incoming(key[len(storage.INCOMING) :])
+        if key.startswith(keys.INCOMING):
+            process_incoming(key[len(keys.INCOMING) :])
 
 
 def process_incoming(uid: str) -> None:
     pending = media.find_pending(uid)
     if pending is None:
         # Deleted, expired, or already processed (a repeated event): nothing to make.
-        storage.delete_object(storage.incoming_key(uid))
+        storage.delete_object(keys.incoming_key(uid))
         return
     found, declared = pending
     # The worker may not list the bucket, so a key a twin event already consumed reads
     # as 403 in AWS (404 in emulators): either way, nothing is left to do.
-    uploaded = storage.get_object(storage.incoming_key(uid), denied_means_missing=True)
+    uploaded = storage.get_object(keys.incoming_key(uid), denied_means_missing=True)
     if uploaded is None:
         return
     try:
@@ -67,4 +67,4 @@ def process_incoming(uid: str) -> None:
                 height=image.height,
             ),
         )
-    storage.delete_object(storage.incoming_key(uid))
+    storage.delete_object(keys.incoming_key(uid))

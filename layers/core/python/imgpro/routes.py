@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from imgpro.keys import INCOMING
+
 # What the deployed RestApi is configured with, and what the local stack mimics.
 BINARY_MEDIA_TYPES: tuple[str, ...] = ("multipart/form-data", "image/*", "application/octet-stream")
 """Bodies of these types reach a function base64-encoded; all others as UTF-8 text."""
@@ -61,4 +63,4 @@ class Worker:
 
 # Large uploads land under `incoming/` through a presigned POST; this worker turns each
 # into stored media (imgpro.processing).
-WORKERS: tuple[Worker, ...] = (Worker("process_upload", s3_prefix="incoming/"),)
+WORKERS: tuple[Worker, ...] = (Worker("process_upload", s3_prefix=INCOMING),)

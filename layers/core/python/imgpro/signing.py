@@ -14,13 +14,12 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import time
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from imgpro import config
+from imgpro import clock, config
 from imgpro.config import ConfigError, Settings, settings
 
 if TYPE_CHECKING:
@@ -69,7 +68,7 @@ def sign(url: str, *, expires_at: int | None = None) -> str:
         raise ConfigError(f"signing is not configured: set {' and '.join(missing)}")
     _check_signable(url)
     expires = (
-        expires_at if expires_at is not None else int(time.time()) + current.signed_url_ttl_seconds
+        expires_at if expires_at is not None else int(clock.now()) + current.signed_url_ttl_seconds
     )
     from botocore.signers import CloudFrontSigner
     from cryptography.hazmat.primitives import hashes
@@ -113,7 +112,7 @@ def verify(url: str, *, now: int | None = None) -> bool:
     if not _EXPIRES_FORM.fullmatch(values[EXPIRES]):
         return False
     expires = int(values[EXPIRES])
-    if expires <= (int(time.time()) if now is None else now):
+    if expires <= (int(clock.now()) if now is None else now):
         return False
     signature = _decode_signature(values[SIGNATURE])
     if signature is None:

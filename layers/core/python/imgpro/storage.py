@@ -1,41 +1,26 @@
-"""S3 object keys and object I/O for originals and their variants.
+"""S3 object I/O for originals, their variants and large uploads.
 
-Public media: `o/<uid>.<ext>` and variants `v/<uid>/<size>.<fmt>`. Private media
-lives under `private/`, which CloudFront serves only to signed URLs, so a private
-image cannot be fetched by guessing its id; making media public or private moves
-its objects. Ephemeral objects carry the `ephemeral=true` tag that the bucket's
-lifecycle rule matches, as a backstop to the cleanup that follows DynamoDB TTL.
+Where each object lives is `imgpro.keys`. Private media lives under its `private/`
+side, which CloudFront serves only to signed URLs, so a private image cannot be
+fetched by guessing its id; making media public or private moves its objects.
+Ephemeral objects carry the `ephemeral=true` tag that the bucket's lifecycle rule
+matches, as a backstop to the cleanup that follows DynamoDB TTL.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from imgpro import clock
 from imgpro.clients import s3
 from imgpro.config import settings
+from imgpro.keys import incoming_key, is_private, on_side, variants_prefix
 
-ORIGINALS = "o/"
-VARIANTS = "v/"
-PRIVATE = "private/"
-INCOMING = "incoming/"
 _DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
 
 PUBLIC_CACHE = "public, max-age=31536000, immutable"
 PRIVATE_CACHE = "private, max-age=3600"
-
-
-def original_key(uid: str, ext: str, *, private: bool = False) -> str:
-    return f"{PRIVATE if private else ''}{ORIGINALS}{uid}.{ext}"
-
-
-def variants_prefix(uid: str, *, private: bool = False) -> str:
-    return f"{PRIVATE if private else ''}{VARIANTS}{uid}/"
-
-
-def variant_key(uid: str, size: str, ext: str, *, private: bool = False) -> str:
-    return f"{variants_prefix(uid, private=private)}{size}.{ext}"
 
 
 def cache_control(*, private: bool) -> str:
@@ -98,7 +83,9 @@ def presigned_upload(uid: str, *, max_bytes: int) -> PresignedUpload:
     return PresignedUpload(
         url=post["url"],
         fields=dict(post["fields"]),
-        expires_at=int(time.time()) + UPLOAD_URL_SECONDS,
+        # What the client is told, by the domain's clock; botocore dates the policy
+        # itself by the real one (they differ only under a test's frozen clock).
+        expires_at=int(clock.now()) + UPLOAD_URL_SECONDS,
     )
 
 
@@ -118,11 +105,11 @@ def move_media_objects(uid: str, original: str, *, private: bool) -> str:
     client = s3()
     bucket = settings().bucket_name
     source_prefix = variants_prefix(uid, private=not private)
-    moves = [(original, _flip(original, private=private))]
+    moves = [(original, on_side(original, private=private))]
     paginator = client.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=source_prefix):
         moves += [
-            (obj["Key"], _flip(obj["Key"], private=private)) for obj in page.get("Contents", [])
+            (obj["Key"], on_side(obj["Key"], private=private)) for obj in page.get("Contents", [])
         ]
     for source, target in moves:
         if source == target:
@@ -139,11 +126,6 @@ def move_media_objects(uid: str, original: str, *, private: bool) -> str:
         )
     _delete_keys([source for source, target in moves if source != target])
     return moves[0][1]
-
-
-def _flip(key: str, *, private: bool) -> str:
-    public_key = key.removeprefix(PRIVATE)
-    return f"{PRIVATE}{public_key}" if private else public_key
 
 
 def delete_object(key: str) -> None:
@@ -174,11 +156,6 @@ def get_object(key: str, *, denied_means_missing: bool = False) -> StoredObject 
     )
 
 
-def incoming_key(uid: str) -> str:
-    """Where a large upload lands before processing (the presigned POST's key)."""
-    return f"{INCOMING}{uid}"
-
-
 def delete_media_objects(uids_and_keys: Iterable[tuple[str, str | None]]) -> None:
     """Delete the original, any unprocessed upload and every variant of the given media,
     in as few calls as S3 allows."""
@@ -190,7 +167,7 @@ def delete_media_objects(uids_and_keys: Iterable[tuple[str, str | None]]) -> Non
         keys.append(incoming_key(uid))
         if original:
             # Both sides: a visibility move cut short leaves a copy on the other one.
-            keys += [original, _flip(original, private=not original.startswith(PRIVATE))]
+            keys += [original, on_side(original, private=not is_private(original))]
         for private in (False, True):
             prefix = variants_prefix(uid, private=private)
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 
+from imgpro import clock
 from imgpro.auth import ABILITIES, hash_secret, new_secret
 from imgpro.models import META, CounterItem, TeamItem, TokenItem, team_pk, token_pk
 
@@ -58,7 +58,7 @@ def put_team(team_id: str, *, plan: str = "free", public_default: bool = False) 
         team_id=team_id,
         plan=plan,
         public_default=public_default,
-        created_ms=int(time.time() * 1000),
+        created_ms=clock.now_ms(),
     )
     item.save()
     return Team(team_id=team_id, plan=plan, public_default=public_default)
@@ -100,7 +100,7 @@ def issue_token(
         name=name,
         gsi1pk=f"{team_pk(team_id)}#TOKENS",
         gsi1sk=f"{token_id:010d}",
-        created_ms=int(time.time() * 1000),
+        created_ms=clock.now_ms(),
     ).save(condition=TokenItem.pk.does_not_exist())
     return IssuedToken(token_id=token_id, team_id=team_id, abilities=granted, secret=secret)
 

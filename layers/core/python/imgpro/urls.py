@@ -8,13 +8,13 @@ per URL: it opens that one image at that one size, until it expires).
 from __future__ import annotations
 
 from imgpro.config import cdn_base_url, settings
+from imgpro.keys import viewer_path
 from imgpro.media import Media
 
 
 def src_url(media: Media, *, size: str | None = None) -> str:
     """Where the stored image (or one of its size variants) is served."""
-    prefix = "" if media.is_public else "/private"
-    url = f"{cdn_base_url()}{prefix}/{media.uid}.{media.ext}"
+    url = f"{cdn_base_url()}{viewer_path(media.uid, str(media.ext), private=not media.is_public)}"
     if size:
         url += f"?size={size}"
     if media.is_public:

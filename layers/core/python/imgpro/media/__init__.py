@@ -5,10 +5,12 @@ treats media past `expires_at` as gone (DynamoDB TTL deletes hours late), and
 every lookup is scoped to the caller's team, so another team's media is
 indistinguishable from media that never existed.
 
-The parts: `records` (the values, statuses, loading items), `creating` (uploads,
-pending uploads, size variants), `listing` (newest first, by tags) and `changing`
-(updates, visibility, deletes). This module only re-exports what callers use; a
-test that patches a helper or the clock patches the submodule that defines it.
+The parts: `records` (the values and statuses), `store` (reading and writing items
+and their tag links: expiry, team scoping, the optimistic lock), and the use cases
+on top of it: `creating` (uploads, pending uploads, size variants), `reading` (by
+id), `listing` (newest first, by tags) and `changing` (updates, visibility,
+deletes). This module only re-exports what callers use; a test that patches a
+helper patches the submodule that defines it, and time is `imgpro.clock`.
 """
 
 from imgpro.media.changing import delete, delete_many, update, update_many
@@ -23,6 +25,7 @@ from imgpro.media.creating import (
     record_variant,
 )
 from imgpro.media.listing import list_media
+from imgpro.media.reading import find_live, get, get_many, get_owned
 from imgpro.media.records import (
     FAILED,
     PROCESSING,
@@ -33,10 +36,6 @@ from imgpro.media.records import (
     NewMedia,
     Page,
     SizeVariant,
-    find_live,
-    get,
-    get_many,
-    get_owned,
 )
 
 __all__ = [

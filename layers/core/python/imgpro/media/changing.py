@@ -7,26 +7,15 @@ match the tags of the item they belong to.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.expressions.condition import Condition
 
 from imgpro import storage
-from imgpro.errors import Conflict, NotFound, ValidationFailed
-from imgpro.media.records import (
-    _WRITE_RETRIES,
-    BatchDeleteResult,
-    Changes,
-    Media,
-    _connection,
-    _load_many_owned,
-    _load_owned,
-    _tag_link,
-    _to_media,
-)
-from imgpro.models import MediaItem, TagLink, tag_sk
+from imgpro.errors import NotFound, ValidationFailed
+from imgpro.media import store
+from imgpro.media.records import BatchDeleteResult, Changes, Media
+from imgpro.models import MediaItem
 from imgpro.validation import MAX_TAGS, tag_key
 
 logger = logging.getLogger("imgpro")
@@ -37,19 +26,17 @@ logger = logging.getLogger("imgpro")
 
 def update(uid: str, changes: Changes, *, team_id: str, loaded: MediaItem | None = None) -> Media:
     """Apply a PATCH to one of the team's media (`loaded`: the item if already read)."""
-    for _ in range(_WRITE_RETRIES):
-        item = loaded or _load_owned(uid, team_id)
-        loaded = None
-        if item is None:
-            raise NotFound()
-        new_tags = _apply_tag_change(item, changes)
-        if len(new_tags) > MAX_TAGS:
-            raise ValidationFailed.field("tags", f"Maximum {MAX_TAGS} tags allowed")
-        was_public = bool(item.is_public)
-        if _write_changes(item, changes, new_tags):
-            _apply_visibility(item, was_public)
-            return _to_media(item)
-    raise Conflict("The media kept changing under concurrent updates; retry the request")
+    written = store.modify(
+        lambda: store.load_owned(uid, team_id),
+        lambda item, unchanged: _write_changes(item, changes, unchanged),
+        first=loaded,
+        conflict="The media kept changing under concurrent updates; retry the request",
+    )
+    if written is None:
+        raise NotFound()
+    item, was_public = written
+    _apply_visibility(item, was_public)
+    return store.to_media(item)
 
 
 def update_many(ids: Sequence[str], changes: Changes, *, team_id: str) -> list[Media]:
@@ -58,7 +45,7 @@ def update_many(ids: Sequence[str], changes: Changes, *, team_id: str) -> list[M
     Every item's outcome is checked before anything is written, so a change that
     would break one item's limits changes none.
     """
-    items = _load_many_owned(ids, team_id)
+    items = store.load_many_owned(ids, team_id)
     for item in items.values():
         if len(_apply_tag_change(item, changes)) > MAX_TAGS:
             raise ValidationFailed.field(
@@ -82,26 +69,27 @@ def _apply_tag_change(item: MediaItem, changes: Changes) -> list[str]:
     if changes.tag_mode == "replace":
         return list(changes.tags)
     if changes.tag_mode == "add":
-        present = _keys(current)
+        present = store.tag_keys(current)
         return current + [t for t in changes.tags if tag_key(t) not in present]
-    removed = _keys(changes.tags)
+    removed = store.tag_keys(changes.tags)
     return [t for t in current if tag_key(t) not in removed]
 
 
-def _keys(tags: Iterable[str]) -> set[str]:
-    return {tag_key(t) for t in tags}
-
-
-def _write_changes(item: MediaItem, changes: Changes, new_tags: list[str]) -> bool:
-    """Write the item and its tag links together; False when someone else wrote first.
+def _write_changes(
+    item: MediaItem, changes: Changes, unchanged: Condition
+) -> tuple[MediaItem, bool]:
+    """Write the changes and the tag links they imply if `unchanged` holds; the item
+    written, and whether it was public before.
 
     An update of the changed attributes, not a save of the whole item: the resize
     function records variants on the same item at any time, and a save would erase
     a record it made after our read.
     """
-    old_keys = _keys(item.tags or ())
-    new_keys = _keys(new_tags)
-    previous_updated = item.updated_ms
+    new_tags = _apply_tag_change(item, changes)
+    if len(new_tags) > MAX_TAGS:
+        raise ValidationFailed.field("tags", f"Maximum {MAX_TAGS} tags allowed")
+    was_public = bool(item.is_public)
+    old_keys = store.tag_keys(item.tags or ())
     actions = []
     if changes.name is not None:
         item.name = changes.name
@@ -118,22 +106,10 @@ def _write_changes(item: MediaItem, changes: Changes, new_tags: list[str]) -> bo
         actions.append(MediaItem.is_public.set(changes.is_public))
     item.tags = new_tags or None
     actions.append(MediaItem.tags.set(new_tags) if new_tags else MediaItem.tags.remove())
-    item.updated_ms = max(int(time.time() * 1000), int(previous_updated) + 1)
     actions.append(MediaItem.updated_ms.set(item.updated_ms))
-    try:
-        with TransactWrite(connection=_connection()) as tx:
-            # Optimistic lock: tag links must match the tags of the version we read.
-            tx.update(item, actions=actions, condition=MediaItem.updated_ms == previous_updated)
-            for key in old_keys - new_keys:
-                tx.delete(TagLink(item.pk, tag_sk(key)))
-            for tag in new_tags:
-                if tag_key(tag) not in old_keys:
-                    tx.save(_tag_link(item, tag))
-    except TransactWriteError as exc:
-        if _conditional_failure(exc):
-            return False
-        raise
-    return True
+    # Optimistic lock: tag links must match the tags of the version we read.
+    store.update_with_links(item, actions, old_keys=old_keys, condition=unchanged)
+    return item, was_public
 
 
 def _apply_visibility(item: MediaItem, was_public: bool) -> None:
@@ -144,11 +120,7 @@ def _apply_visibility(item: MediaItem, was_public: bool) -> None:
     from imgpro import cdn
 
     moved = storage.move_media_objects(item.uid, item.object_key, private=not item.is_public)
-    try:
-        item.update(actions=[MediaItem.object_key.set(moved)], condition=MediaItem.pk.exists())
-    except UpdateError as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-            raise
+    store.set_if_present(item, [MediaItem.object_key.set(moved)])
     item.object_key = moved
     cdn.invalidate([item.uid])
 
@@ -157,14 +129,14 @@ def _apply_visibility(item: MediaItem, was_public: bool) -> None:
 
 
 def delete(uid: str, *, team_id: str) -> None:
-    item = _delete_records(uid, team_id, _load_owned(uid, team_id))
+    item = _delete_records(uid, team_id, store.load_owned(uid, team_id))
     if item is None:
         raise NotFound()
     _delete_objects([item])
 
 
 def delete_many(ids: Sequence[str], *, team_id: str) -> BatchDeleteResult:
-    loaded = _load_many_owned(ids, team_id)
+    loaded = store.load_many_owned(ids, team_id)
     removed = [
         item for uid in ids if (item := _delete_records(uid, team_id, loaded.get(uid))) is not None
     ]
@@ -181,21 +153,20 @@ def _delete_records(uid: str, team_id: str, item: MediaItem | None) -> MediaItem
     Conditioned on the version read, like updates: a PATCH that added a tag between
     our read and our write would otherwise leave that tag's link behind forever.
     """
-    for _ in range(_WRITE_RETRIES):
-        if item is None:
-            return None
-        try:
-            with TransactWrite(connection=_connection()) as tx:
-                tx.delete(item, condition=MediaItem.updated_ms == item.updated_ms)
-                for key in _keys(item.tags or ()):
-                    tx.delete(TagLink(item.pk, tag_sk(key)))
-        except TransactWriteError as exc:
-            if not _conditional_failure(exc):
-                raise
-            item = _load_owned(uid, team_id)
-            continue
-        return item
-    raise Conflict("The media kept changing while being deleted; retry the request")
+    if item is None:
+        return None
+
+    def delete_read_version(found: MediaItem, unchanged: Condition) -> MediaItem:
+        store.delete_with_links(found, condition=unchanged)
+        return found
+
+    return store.modify(
+        lambda: store.load_owned(uid, team_id),
+        delete_read_version,
+        first=item,
+        bump_version=False,
+        conflict="The media kept changing while being deleted; retry the request",
+    )
 
 
 def _delete_objects(items: Sequence[MediaItem]) -> None:
@@ -216,11 +187,3 @@ def _delete_objects(items: Sequence[MediaItem]) -> None:
         logger.exception(
             "media deleted but its objects were not: %s", ", ".join(i.uid for i in items)
         )
-
-
-# --- helpers --------------------------------------------------------------------------
-
-
-def _conditional_failure(exc: TransactWriteError | PutError | UpdateError) -> bool:
-    reasons = getattr(exc, "cancellation_reasons", None) or []
-    return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)

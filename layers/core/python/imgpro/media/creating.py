@@ -6,28 +6,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import time
 from dataclasses import dataclass
 
-from pynamodb.exceptions import PutError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import PutError
+from pynamodb.expressions.condition import Condition
 
-from imgpro import storage
+from imgpro import clock, keys, storage
 from imgpro.errors import Conflict
-from imgpro.media.records import (
-    _WRITE_RETRIES,
-    FAILED,
-    PROCESSING,
-    READY,
-    Media,
-    NewMedia,
-    SizeVariant,
-    _connection,
-    _load,
-    _tag_link,
-    _to_media,
-    new_uid,
-)
+from imgpro.media import store
+from imgpro.media.records import FAILED, PROCESSING, READY, Media, NewMedia, SizeVariant, new_uid
 from imgpro.models import META, MediaItem, media_pk, sort_key, team_pk
 
 # --- create ---------------------------------------------------------------------------
@@ -51,11 +38,11 @@ def create(team_id: str, new: NewMedia) -> Media:
     _store_original(item, new.data, ext=new.ext, content_type=new.content_type)
     item.width, item.height = new.width, new.height
     try:
-        _insert(item)
+        store.insert(item)
     except BaseException:
         storage.delete_object(item.object_key)
         raise
-    return _to_media(item)
+    return store.to_media(item)
 
 
 def _new_item(
@@ -69,7 +56,7 @@ def _new_item(
     ttl_seconds: int | None,
 ) -> MediaItem:
     uid = new_uid()
-    created_ms = int(time.time() * 1000)
+    created_ms = clock.now_ms()
     return MediaItem(
         media_pk(uid),
         gsi1pk=team_pk(team_id),
@@ -90,7 +77,7 @@ def _new_item(
 def _store_original(item: MediaItem, data: bytes, *, ext: str, content_type: str) -> None:
     """Put the image where its visibility says, and note on the item what was stored."""
     private = not item.is_public
-    key = storage.original_key(item.uid, ext, private=private)
+    key = keys.original_key(item.uid, ext, private=private)
     digest = hashlib.sha256(data).digest()
     storage.put_original(
         key,
@@ -106,14 +93,6 @@ def _store_original(item: MediaItem, data: bytes, *, ext: str, content_type: str
     item.content_type = content_type
     item.filesize = len(data)
     item.checksum = digest.hex()
-
-
-def _insert(item: MediaItem) -> None:
-    """Write a new media item and its tag links in one transaction."""
-    with TransactWrite(connection=_connection()) as tx:
-        tx.save(item, condition=MediaItem.pk.does_not_exist())
-        for tag in item.tags or ():
-            tx.save(_tag_link(item, tag))
 
 
 # --- large uploads: a record first, the bytes later -------------------------------------
@@ -155,58 +134,62 @@ def create_pending(team_id: str, pending: PendingMedia) -> Media:
         ttl_seconds=pending.ttl_seconds,
     )
     item.declared_size = pending.declared_size
-    _insert(item)
-    return _to_media(item)
+    store.insert(item)
+    return store.to_media(item)
 
 
 def find_pending(uid: str) -> tuple[Media, int] | None:
     """A live media record still waiting for its bytes, and the size it declared."""
-    item = _load(uid)
-    if item is None or item.status != PROCESSING:
+    item = _pending_item(uid)
+    if item is None:
         return None
-    return _to_media(item), int(item.declared_size or 0)
+    return store.to_media(item), int(item.declared_size or 0)
 
 
 def finish_pending(uid: str, image: StoredImage) -> Media | None:
     """Store the processed image and make the media ready; None if the record is gone
     (deleted, expired) or no longer pending, in which case nothing is stored."""
-    for _ in range(_WRITE_RETRIES):
-        item = _load(uid)
-        if item is None or item.status != PROCESSING:
-            return None
+
+    def finish(item: MediaItem, unchanged: Condition) -> Media:
         _store_original(item, image.data, ext=image.ext, content_type=image.content_type)
-        previous = item.updated_ms
         item.status = READY
         item.name = image.name
         item.width, item.height = image.width, image.height
-        item.updated_ms = max(int(time.time() * 1000), int(previous) + 1)
         try:
-            item.save(condition=MediaItem.updated_ms == previous)
-        except PutError as exc:
-            if not _put_conditional_failure(exc):
+            item.save(condition=unchanged)
+        except PutError as error:
+            # Refused for another reason than a concurrent write: no record points at
+            # the object, so take it back, as `create` does.
+            if not store.condition_failed(error):
                 storage.delete_object(item.object_key)
-                raise
-            continue
-        return _to_media(item)
-    raise Conflict("The media kept changing while its upload was processed")
+            raise
+        return store.to_media(item)
+
+    return store.modify(
+        lambda: _pending_item(uid),
+        finish,
+        conflict="The media kept changing while its upload was processed",
+    )
 
 
 def fail_pending(uid: str) -> None:
     """Mark a pending upload failed (its bytes were not a usable image)."""
-    for _ in range(_WRITE_RETRIES):
-        item = _load(uid)
-        if item is None or item.status != PROCESSING:
-            return
-        previous = item.updated_ms
+
+    def fail(item: MediaItem, unchanged: Condition) -> None:
         item.status = FAILED
-        item.updated_ms = max(int(time.time() * 1000), int(previous) + 1)
-        try:
-            item.save(condition=MediaItem.updated_ms == previous)
-        except PutError as exc:
-            if not _put_conditional_failure(exc):
-                raise
-            continue
+        item.save(condition=unchanged)
+
+    try:
+        store.modify(lambda: _pending_item(uid), fail, conflict="The media kept changing")
+    except Conflict:
+        # The worker has nobody to answer: a record that other writers keep changing
+        # is left as they leave it.
         return
+
+
+def _pending_item(uid: str) -> MediaItem | None:
+    item = store.load(uid)
+    return item if item is not None and item.status == PROCESSING else None
 
 
 # --- size variants, made on first request ---------------------------------------------
@@ -214,19 +197,6 @@ def fail_pending(uid: str) -> None:
 
 def record_variant(uid: str, variant: SizeVariant) -> None:
     """Note that a variant exists (for `sizes`); a no-op when the media is gone."""
-    item = MediaItem(media_pk(uid), META)
     attribute = getattr(MediaItem, f"v_{variant.size}")
     value = {"w": variant.width, "h": variant.height, "b": variant.filesize, "f": variant.format}
-    try:
-        item.update(actions=[attribute.set(value)], condition=MediaItem.pk.exists())
-    except UpdateError as exc:
-        if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-            raise
-
-
-# --- helpers --------------------------------------------------------------------------
-
-
-def _put_conditional_failure(exc: PutError) -> bool:
-    cause = getattr(exc, "cause_response_code", None)
-    return cause == "ConditionalCheckFailedException"
+    store.set_if_present(MediaItem(media_pk(uid), META), [attribute.set(value)])

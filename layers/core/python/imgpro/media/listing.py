@@ -10,9 +10,8 @@ import heapq
 import itertools
 from collections.abc import Iterator, Sequence
 
-# `records.now_seconds`, not a copy of the name: one clock for every expiry check.
-from imgpro.media import records
-from imgpro.media.records import Page, _load_many_owned, _to_media
+from imgpro.media import store
+from imgpro.media.records import Page
 from imgpro.models import MediaItem, TagLink, tag_partition, team_pk
 from imgpro.pagination import cursor_from_sort_key
 from imgpro.validation import TagFilterMode, tag_key
@@ -38,14 +37,16 @@ def list_media(
     scan: _BoundedScan | None = None
     if tags and tag_mode == "all":
         scan = _BoundedScan(_tag_links(team_id, tags[0], before=before, page_size=200))
-        required = {tag_key(tag) for tag in tags}
-        candidates = _resolve(iter(scan), team_id, keep=lambda item: required <= _tag_keys(item))
+        required = store.tag_keys(tags)
+        candidates = _resolve(
+            iter(scan), team_id, keep=lambda item: required <= store.tag_keys(item.tags or ())
+        )
     elif tags:
         candidates = _tagged_any(team_id, tags, before=before, page_size=min(max(wanted, 10), 200))
     else:
         candidates = _team_items(team_id, before=before, page_size=min(wanted, 200))
     window = list(itertools.islice(candidates, offset, wanted))
-    items = [_to_media(item) for item in window[:limit]]
+    items = [store.to_media(item) for item in window[:limit]]
     if len(window) > limit:
         return Page(items=items, has_more=True, next_cursor=items[-1].cursor)
     if scan is not None and scan.stopped_at is not None:
@@ -79,22 +80,17 @@ def _team_items(team_id: str, *, before: str | None, page_size: int) -> Iterator
     return MediaItem.by_team.query(
         team_pk(team_id),
         range_key_condition=MediaItem.gsi1sk < before if before else None,
-        filter_condition=_live_filter(records.now_seconds()),
+        filter_condition=store.live_filter(MediaItem),
         scan_index_forward=False,
         page_size=page_size,
     )
 
 
-def _live_filter(now: int):
-    return MediaItem.expires_at.does_not_exist() | (MediaItem.expires_at > now)
-
-
 def _tag_links(team_id: str, tag: str, *, before: str | None, page_size: int) -> Iterator[TagLink]:
-    now = records.now_seconds()
     return TagLink.by_tag.query(
         tag_partition(team_id, tag_key(tag)),
         range_key_condition=TagLink.gsi1sk < before if before else None,
-        filter_condition=TagLink.expires_at.does_not_exist() | (TagLink.expires_at > now),
+        filter_condition=store.live_filter(TagLink),
         scan_index_forward=False,
         page_size=page_size,
     )
@@ -119,17 +115,13 @@ def _first_of_each(links: Iterator[TagLink]) -> Iterator[TagLink]:
             yield link
 
 
-def _tag_keys(item: MediaItem) -> set[str]:
-    return {tag_key(tag) for tag in item.tags or ()}
-
-
 def _resolve(links: Iterator[TagLink], team_id: str, *, keep) -> Iterator[MediaItem]:
     """Fetch the media items behind tag links, in link order, a batch at a time."""
     while True:
         chunk = list(itertools.islice(links, 25))
         if not chunk:
             return
-        found = _load_many_owned([link.uid for link in chunk], team_id)
+        found = store.load_many_owned([link.uid for link in chunk], team_id)
         for link in chunk:
             item = found.get(link.uid)
             if item is not None and (keep is None or keep(item)):

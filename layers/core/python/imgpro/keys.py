@@ -1,0 +1,117 @@
+"""The media bucket's key layout, and the CDN paths that map onto it. The one place that
+spells them out: storage, delivery, URLs, the worker's trigger and the CDK grants all
+read them from here.
+
+    o/<uid>.<ext>                  an original, public
+    v/<uid>/<size>.<ext>           a size variant of it, public
+    private/o/..., private/v/...   the same for private media (the CDN serves that side
+                                   to signed URLs only)
+    incoming/<uid>                 a large upload, until the worker has processed it
+
+Viewers ask for `/<uid>.<ext>` or `/private/<uid>.<ext>` (and `?size=`); `cdn_key_path`
+maps that to the key path to serve. infra/cdn_function.js does the same in CloudFront
+and cannot import this module: tests/infra/test_key_layout.py checks that they agree.
+
+Imported by the CDK app and by functions without the imaging layer, so nothing here may
+import boto3 or Pillow (`imaging.formats` and `imaging.limits` are plain data).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from imgpro.imaging.formats import STORED_AS_IS, SVG, WEBP
+from imgpro.imaging.limits import VARIANT_SIZES
+
+ORIGINALS = "o/"
+VARIANTS = "v/"
+PRIVATE = "private/"
+INCOMING = "incoming/"
+
+SIZES: tuple[str, ...] = tuple(VARIANT_SIZES)
+"""The size names a variant may have, in the seed's order (s, m, l, xl, xxl)."""
+CONTENT_TYPES: dict[str, str] = {f.ext: f.content_type for f in (*STORED_AS_IS, SVG)}
+"""What is stored, and so served: extension -> Content-Type. SVG is stored sanitized."""
+EXTENSIONS: tuple[str, ...] = tuple(CONTENT_TYPES)
+
+UID_PATTERN = "[a-z0-9]{12}"
+"""A media id as `imgpro.media.records.new_uid` makes it; nothing else is ever a key."""
+
+
+# --- keys -----------------------------------------------------------------------------
+
+
+def original_key(uid: str, ext: str, *, private: bool = False) -> str:
+    return f"{_side(private)}{ORIGINALS}{uid}.{ext}"
+
+
+def variants_prefix(uid: str, *, private: bool = False) -> str:
+    """Every variant of one media item is under this prefix (found by listing it)."""
+    return f"{_side(private)}{VARIANTS}{uid}/"
+
+
+def variant_key(uid: str, size: str, ext: str, *, private: bool = False) -> str:
+    return f"{variants_prefix(uid, private=private)}{size}.{ext}"
+
+
+def incoming_key(uid: str) -> str:
+    """Where a large upload lands before processing (the presigned POST's key)."""
+    return f"{INCOMING}{uid}"
+
+
+def is_private(key: str) -> bool:
+    return key.startswith(PRIVATE)
+
+
+def on_side(key: str, *, private: bool) -> str:
+    """The same object's key on the private or the public side."""
+    public_key = key.removeprefix(PRIVATE)
+    return f"{PRIVATE}{public_key}" if private else public_key
+
+
+def _side(private: bool) -> str:
+    return PRIVATE if private else ""
+
+
+# --- CDN paths ------------------------------------------------------------------------
+
+
+def variant_formats(ext: str) -> tuple[str, ...]:
+    """The formats variants of an original in `ext` are made in: WebP for browsers that
+    take it, else the original's own. None for SVG: it is vectors, every size is the
+    original."""
+    return () if ext == SVG.ext else (WEBP.ext, ext)
+
+
+def viewer_path(uid: str, ext: str, *, private: bool) -> str:
+    """The URL path a viewer asks the CDN for (a size goes in the query)."""
+    return f"/{_side(private)}{uid}.{ext}"
+
+
+def cdn_key_path(*, uid: str, ext: str, private: bool, size: str | None, accepts_webp: bool) -> str:
+    """The S3 key path a viewer URL maps to; the same rules as infra/cdn_function.js.
+
+    The cache key is this path only: size and format normalized, no raw Accept header.
+    """
+    if size is None or not variant_formats(ext):
+        return f"/{original_key(uid, ext, private=private)}"
+    fmt = WEBP.ext if accepts_webp else ext
+    return f"/{variant_key(uid, size, fmt, private=private)}"
+
+
+def _either(names: Iterable[str]) -> str:
+    return "|".join(re.escape(name) for name in names)
+
+
+_PRIVATE = rf"(?P<private>{re.escape(PRIVATE)})?"
+_EXT = _either(EXTENSIONS)
+
+VIEWER_PATH = re.compile(rf"/{_PRIVATE}(?P<uid>{UID_PATTERN})\.(?P<ext>{_EXT})")
+"""A viewer URL's path (fullmatch): groups `private`, `uid`, `ext`."""
+ORIGIN_PATH = re.compile(
+    rf"/{_PRIVATE}(?:{re.escape(ORIGINALS)}(?P<uid>{UID_PATTERN})\.(?P<ext>{_EXT})"
+    rf"|{re.escape(VARIANTS)}(?P<vuid>{UID_PATTERN})/(?P<size>{_either(SIZES)})\.(?P<fmt>{_EXT}))"
+)
+"""A key path the CDN asks its origin for (fullmatch): `private`, and either `uid` and
+`ext` of an original or `vuid`, `size` and `fmt` of a variant."""

@@ -1,0 +1,232 @@
+"""Media persistence: the one module that reads and writes media items and their tag links.
+
+It owns the rules every use case relies on:
+
+- an item past `expires_at` is gone, in reads by id and in query filters alike
+  (DynamoDB TTL deletes hours late);
+- a lookup for a team finds that team's media only;
+- tag links match the tags of their item: they are written in the same transaction;
+- concurrent writers are serialized by an optimistic lock on `updated_ms`: `modify`
+  reads, changes, writes on condition that the version read is still current, and
+  reads again when it is not.
+
+The use-case modules (`creating`, `reading`, `listing`, `changing`) hold no DynamoDB
+details beyond the attributes they change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
+
+from pynamodb.exceptions import PynamoDBException, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from imgpro import clock
+from imgpro.errors import Conflict
+from imgpro.imaging.limits import VARIANT_SIZES
+from imgpro.media.records import Media, SizeVariant
+from imgpro.models import META, MediaItem, TagLink, media_pk, tag_partition, tag_sk
+from imgpro.validation import is_wellformed_uid, tag_key
+
+WRITE_RETRIES = 5
+"""Reads and writes `modify` tries before answering Conflict."""
+_BATCH_GET = 100  # BatchGetItem's limit
+
+T = TypeVar("T")
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+def load(uid: str) -> MediaItem | None:
+    """The live item of `uid`, whoever owns it; None if malformed, missing or expired."""
+    if not is_wellformed_uid(uid):
+        return None
+    try:
+        item = MediaItem.get(media_pk(uid), META)
+    except MediaItem.DoesNotExist:
+        return None
+    return None if _expired(item) else item
+
+
+def load_owned(uid: str, team_id: str) -> MediaItem | None:
+    """The team's live item of `uid`: another team's is as absent as a missing one."""
+    item = load(uid)
+    return item if item is not None and item.team_id == team_id else None
+
+
+def load_many_owned(ids: Iterable[str], team_id: str) -> dict[str, MediaItem]:
+    """The team's live items among `ids`, by uid, a batch of reads at a time."""
+    wanted = [uid for uid in dict.fromkeys(ids) if is_wellformed_uid(uid)]
+    found: dict[str, MediaItem] = {}
+    for start in range(0, len(wanted), _BATCH_GET):
+        keys = [(media_pk(uid), META) for uid in wanted[start : start + _BATCH_GET]]
+        for item in MediaItem.batch_get(keys):
+            if item.team_id == team_id and not _expired(item):
+                found[item.uid] = item
+    return found
+
+
+def live_filter(model: type[MediaItem] | type[TagLink]) -> Condition:
+    """A query filter that leaves out expired items (or links), as `load` does."""
+    return model.expires_at.does_not_exist() | (model.expires_at > _now_seconds())
+
+
+def _expired(item: MediaItem) -> bool:
+    return item.expires_at is not None and item.expires_at <= _now_seconds()
+
+
+def _now_seconds() -> int:
+    return int(clock.now())
+
+
+# --- items as values ------------------------------------------------------------------
+
+
+def to_media(item: MediaItem) -> Media:
+    def _int(value: float | None) -> int | None:
+        return None if value is None else int(value)
+
+    return Media(
+        uid=item.uid,
+        team_id=item.team_id,
+        name=item.name,
+        status=item.status,
+        is_public=bool(item.is_public),
+        created_ms=int(item.created_ms),
+        ext=item.ext,
+        content_type=item.content_type,
+        object_key=item.object_key,
+        width=_int(item.width),
+        height=_int(item.height),
+        filesize=_int(item.filesize),
+        description=item.description,
+        tags=tuple(item.tags or ()),
+        expires_at=_int(item.expires_at),
+        sizes=tuple(
+            SizeVariant(size, int(v["w"]), int(v["h"]), int(v["b"]), str(v["f"]))
+            for size in VARIANT_SIZES
+            if (v := _variant_map(item, size)) is not None
+        ),
+    )
+
+
+def _variant_map(item: MediaItem, size: str) -> dict | None:
+    value = getattr(item, f"v_{size}")
+    return None if value is None else value.as_dict()
+
+
+def tag_keys(tags: Iterable[str]) -> set[str]:
+    """The keys tags are compared and linked by: `Beach` and `beach` are one tag."""
+    return {tag_key(tag) for tag in tags}
+
+
+def tag_link(item: MediaItem, tag: str) -> TagLink:
+    """The link that lists `item` under `tag` (newest first, like the team's listing)."""
+    return TagLink(
+        item.pk,
+        tag_sk(tag_key(tag)),
+        gsi1pk=tag_partition(item.team_id, tag_key(tag)),
+        gsi1sk=item.gsi1sk,
+        uid=item.uid,
+        expires_at=item.expires_at,
+    )
+
+
+# --- writing --------------------------------------------------------------------------
+
+
+def insert(item: MediaItem) -> None:
+    """Write a new item and its tag links in one transaction; fails if the uid is taken."""
+    with _transaction() as tx:
+        tx.save(item, condition=MediaItem.pk.does_not_exist())
+        for tag in item.tags or ():
+            tx.save(tag_link(item, tag))
+
+
+def update_with_links(
+    item: MediaItem, actions: Sequence[Action], *, old_keys: set[str], condition: Condition
+) -> None:
+    """Apply `actions` to the item and bring its tag links from `old_keys` to `item.tags`,
+    in one transaction, if `condition` holds."""
+    new_tags = item.tags or []
+    new_keys = tag_keys(new_tags)
+    with _transaction() as tx:
+        tx.update(item, actions=list(actions), condition=condition)
+        for key in old_keys - new_keys:
+            tx.delete(TagLink(item.pk, tag_sk(key)))
+        for tag in new_tags:
+            if tag_key(tag) not in old_keys:
+                tx.save(tag_link(item, tag))
+
+
+def delete_with_links(item: MediaItem, *, condition: Condition) -> None:
+    """Delete the item and every link of its tags in one transaction, if `condition` holds."""
+    with _transaction() as tx:
+        tx.delete(item, condition=condition)
+        for key in tag_keys(item.tags or ()):
+            tx.delete(TagLink(item.pk, tag_sk(key)))
+
+
+def set_if_present(item: MediaItem, actions: Sequence[Action]) -> None:
+    """Apply `actions` to an item that may have been deleted since; a no-op if it was.
+
+    An update of those attributes only, not a save, so it never undoes another
+    writer's change; and no version bump, since nothing here depends on the rest.
+    """
+    try:
+        item.update(actions=list(actions), condition=MediaItem.pk.exists())
+    except UpdateError as error:
+        if not condition_failed(error):
+            raise
+
+
+def modify(
+    read: Callable[[], MediaItem | None],
+    change: Callable[[MediaItem, Condition], T],
+    *,
+    conflict: str,
+    first: MediaItem | None = None,
+    bump_version: bool = True,
+) -> T | None:
+    """The optimistic lock: read the item, change it, write it if nobody wrote in between.
+
+    `read` returns the item to change, or None when it is gone (or no longer in a state
+    to change), which `modify` answers with None. `change(item, condition)` changes the
+    item and writes it under `condition` (the version read is still the stored one),
+    with the next version already set on the item unless `bump_version` is False (a
+    delete has nothing to bump). When the condition fails, another writer came first:
+    the item is read and changed again, up to WRITE_RETRIES times in all, then
+    Conflict(`conflict`). `first` is the item when the caller has read it already.
+    """
+    for attempt in range(WRITE_RETRIES):
+        item = first if attempt == 0 and first is not None else read()
+        if item is None:
+            return None
+        unchanged = MediaItem.updated_ms == item.updated_ms
+        if bump_version:
+            # Strictly increasing even when two writes share a millisecond (or the
+            # clock steps back), so every write is a new version.
+            item.updated_ms = max(clock.now_ms(), int(item.updated_ms) + 1)
+        try:
+            return change(item, unchanged)
+        except PynamoDBException as error:
+            if not condition_failed(error):
+                raise
+    raise Conflict(conflict)
+
+
+def condition_failed(error: PynamoDBException) -> bool:
+    """Whether a write was refused only because its condition did not hold. A single
+    write says so in its error code, a transaction in its cancellation reasons."""
+    if error.cause_response_code == "ConditionalCheckFailedException":
+        return True
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
+
+
+def _transaction() -> TransactWrite:
+    return TransactWrite(connection=MediaItem._get_connection().connection)
