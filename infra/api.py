@@ -11,11 +11,14 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from imgpro import config, ratelimit
 from imgpro.routes import BINARY_MEDIA_TYPES, GATEWAY_BODY_TOO_LARGE, Route
 from infra.functions import handler_function, pascal_case
 from infra.paths import FUNCTIONS_DIR
 
 STAGE_NAME = "prod"
+RATE_LIMIT_CONTEXT_KEY = "imgpro:rateLimit"
+"""Per-token limits, `PER_MIN/PER_HOUR` or `off` (default 100/1000): docs/rate-limits.md."""
 
 # Decoding a 48 MP image takes far more memory than a DynamoDB round trip; Lambda gives CPU
 # in proportion to memory, so image functions get both.
@@ -57,6 +60,8 @@ class Api(Construct):
         self.rest_api.node.try_remove_child("Endpoint")
         _add_gateway_responses(self.rest_api)
 
+        # Only routes authenticate tokens, so only they are rate limited.
+        environment = {**environment, config.RATE_LIMIT: rate_limit(self)}
         self.functions: dict[str, lambda_.Function] = {}
         for route in routes:
             function = handler_function(
@@ -84,6 +89,18 @@ class Api(Construct):
             if part:
                 resource = resource.get_resource(part) or resource.add_resource(part)
         return resource
+
+
+def rate_limit(scope: Construct) -> str:
+    """The `imgpro:rateLimit` context value, checked at synth: a typo fails here, not in
+    every function's first request."""
+    raw = scope.node.try_get_context(RATE_LIMIT_CONTEXT_KEY)
+    value = ratelimit.DEFAULT if raw is None else str(raw).strip()
+    try:
+        ratelimit.parse_limits(value)
+    except ValueError as error:
+        raise ValueError(f"CDK context {RATE_LIMIT_CONTEXT_KEY}: {error}") from None
+    return value
 
 
 def _error_template(message: str, code: str) -> dict[str, str]:

@@ -4,7 +4,8 @@ A viewer-request function (`cdn_function.js`) maps each viewer URL to the S3 key
 bytes to serve, size and format included. An origin group tries the bucket first and, when
 the key is not there yet, the resize function, which makes the variant, stores it and
 returns it: a variant that exists never invokes a function. Private media is under
-`/private/*`, which only a signed URL opens. See docs/cdn.md.
+`/private/*`, which only a signed URL opens. The same file, run on viewer responses, adds
+`Vary: Accept` to variants. See docs/cdn.md.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from imgpro.imaging.formats import IMAGE_CSP
-from imgpro.keys import ORIGINALS, PRIVATE, VARIANTS
+from imgpro.keys import ORIGINALS, PRIVATE, VARIANTS, VIEWER_URL_HEADER
 from infra.functions import cdn_base_url
 from infra.storage import both_sides
 
@@ -86,6 +87,27 @@ class Cdn(Construct):
             code=cloudfront.FunctionCode.from_file(file_path=str(VIEWER_FUNCTION_FILE)),
             runtime=cloudfront.FunctionRuntime.JS_2_0,
         )
+        # The same code, on responses: `Vary: Accept` for variants only. A response
+        # headers policy would add it to originals too (it cannot tell them apart: both
+        # are /<id>.<ext>), and S3 metadata cannot carry a Vary header.
+        self.viewer_response_function = cloudfront.Function(
+            self,
+            "ViewerResponse",
+            comment="imgpro: Vary: Accept on size variants",
+            code=cloudfront.FunctionCode.from_file(file_path=str(VIEWER_FUNCTION_FILE)),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+        )
+        # The viewer's path and query, which the viewer function copies into a header, go
+        # to the origin (not into the cache key): the resize function redirects a variant
+        # too big for a Lambda response back to that URL.
+        self.origin_request_policy = cloudfront.OriginRequestPolicy(
+            self,
+            "ViewerUrlToOrigin",
+            comment="imgpro: the viewer URL, for the resize function's redirect",
+            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(VIEWER_URL_HEADER),
+            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+            query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.none(),
+        )
         media = origins.OriginGroup(
             # No origin path: the viewer function writes the full key path.
             primary_origin=origins.S3BucketOrigin.with_origin_access_control(bucket),
@@ -122,6 +144,7 @@ class Cdn(Construct):
             allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
             cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
             cache_policy=self.cache_policy,
+            origin_request_policy=self.origin_request_policy,
             response_headers_policy=self.headers_policy,
             # Images are compressed already; gzip would spend CPU to gain nothing.
             compress=False,
@@ -129,7 +152,11 @@ class Cdn(Construct):
                 cloudfront.FunctionAssociation(
                     function=self.viewer_function,
                     event_type=cloudfront.FunctionEventType.VIEWER_REQUEST,
-                )
+                ),
+                cloudfront.FunctionAssociation(
+                    function=self.viewer_response_function,
+                    event_type=cloudfront.FunctionEventType.VIEWER_RESPONSE,
+                ),
             ],
             trusted_key_groups=trusted_key_groups,
         )

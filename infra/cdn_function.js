@@ -1,6 +1,8 @@
-// imgpro viewer-request function (CloudFront Functions, cloudfront-js-2.0), on both
-// behaviors of the media distribution (infra/cdn.py). It turns a viewer URL into the S3 key
-// path of the bytes to serve, which is also the whole cache key:
+// imgpro viewer functions (CloudFront Functions, cloudfront-js-2.0), on both behaviors of
+// the media distribution (infra/cdn.py); this one file is deployed twice, once per event.
+//
+// Viewer request: turns a viewer URL into the S3 key path of the bytes to serve, which is
+// also the whole cache key:
 //
 //   /<uid>.<ext>                     -> /o/<uid>.<ext>
 //   /<uid>.<ext>?size=m              -> /v/<uid>/m.<webp|ext>
@@ -14,7 +16,16 @@
 // signature of a /private/* URL (trusted key group) on the viewer's URL, query string
 // included, before this function runs; the rewrite below never weakens that check. Only
 // the canonical spelling of a path passes the pattern, so the path CloudFront matched the
-// behavior on is the path mapped here.
+// behavior on is the path mapped here. A custom policy (`Policy=`) must also name exactly
+// this item, `<scheme>://<host>/private/<uid>.<ext>*` (imgpro.signing): its wildcard would
+// match a longer path too, so whatever CloudFront normalizes, it opens this item only.
+//
+// The viewer's own path and query go to the origin in x-imgpro-viewer-url: the resize
+// function redirects a variant too big for a Lambda response back to it (imgpro.delivery).
+//
+// Viewer response: `Vary: Accept` on what a variant URL answers, whose format follows
+// Accept (originals and SVG do not vary). CloudFront drops a Vary the origin sends for a
+// header it does not forward, so it is added here.
 //
 // Plain ES5 on purpose: no imports, no Node APIs (tests run this file as it is).
 
@@ -23,8 +34,13 @@ var SIZES = ['s', 'm', 'l', 'xl', 'xxl'];
 var PRIVATE = 'private/';
 var ORIGINALS = 'o/';
 var VARIANTS = 'v/';
+var VIEWER_URL_HEADER = 'x-imgpro-viewer-url';
+var BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 function handler(event) {
+    if (event.context && event.context.eventType === 'viewer-response') {
+        return viewerResponse(event);
+    }
     var request = event.request;
     var match = MEDIA_PATH.exec(request.uri);
     if (!match) {
@@ -47,6 +63,13 @@ function handler(event) {
         sizeName = size.value;
     }
 
+    var policy = request.querystring.Policy;
+    if (side && policy && !policyNames(policy, request.uri)) {
+        return refuse(403, 'Forbidden', 'Missing or invalid signature');
+    }
+    var query = viewerQuery(request.querystring);
+    request.headers[VIEWER_URL_HEADER] = { value: request.uri + (query ? '?' + query : '') };
+
     // SVG is vectors: every size is the original.
     if (sizeName === null || ext === 'svg') {
         request.uri = '/' + side + ORIGINALS + uid + '.' + ext;
@@ -58,6 +81,83 @@ function handler(event) {
     // parameters, cache busters) reaches the origin or splits the cache.
     request.querystring = {};
     return request;
+}
+
+// True when a custom policy (already verified by CloudFront) has this path, then `*`, as
+// its resource: the form imgpro.signing issues, and no other.
+function policyNames(policy, uri) {
+    if (policy.multiValue && policy.multiValue.length > 1) {
+        return false;
+    }
+    var statement;
+    try {
+        statement = JSON.parse(fromCloudFrontBase64(policy.value)).Statement[0];
+    } catch (e) {
+        return false;
+    }
+    var resource = statement && statement.Resource;
+    if (typeof resource !== 'string') {
+        return false;
+    }
+    var path = /^https?:\/\/[^\/]+(\/.*)$/.exec(resource);
+    return path !== null && path[1] === uri + '*';
+}
+
+// Base64 with CloudFront's URL-safe substitutions ('-' for '+', '_' for '=', '~' for
+// '/') to a string of bytes; throws on any other character.
+function fromCloudFrontBase64(text) {
+    var out = '';
+    var buffer = 0;
+    var bits = 0;
+    for (var i = 0; i < text.length; i++) {
+        var c = text.charAt(i);
+        if (c === '_') {
+            break;
+        }
+        var value = BASE64.indexOf(c === '-' ? '+' : c === '~' ? '/' : c);
+        if (value === -1 || c === '+' || c === '/') {
+            throw new Error('not CloudFront base64');
+        }
+        buffer = ((buffer << 6) | value) & 0xffffff;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += String.fromCharCode((buffer >> bits) & 0xff);
+        }
+    }
+    return out;
+}
+
+// The query string as the viewer sent it (names and values as CloudFront passes them,
+// in their order; a repeated name's values together).
+function viewerQuery(querystring) {
+    var pieces = [];
+    for (var name in querystring) {
+        var entry = querystring[name];
+        var values = entry.multiValue ? entry.multiValue : [entry];
+        for (var i = 0; i < values.length; i++) {
+            pieces.push(name + '=' + values[i].value);
+        }
+    }
+    return pieces.join('&');
+}
+
+function viewerResponse(event) {
+    var response = event.response;
+    if (response.statusCode < 400 && isVariantRequest(event.request)) {
+        response.headers.vary = { value: 'Accept' };
+    }
+    return response;
+}
+
+// A variant request, as the viewer sent it or as the viewer-request function rewrote it
+// (SVG with a size is rewritten to its original: no variant).
+function isVariantRequest(request) {
+    if (request.uri.indexOf('/' + VARIANTS) === 0 || request.uri.indexOf('/' + PRIVATE + VARIANTS) === 0) {
+        return true;
+    }
+    var match = MEDIA_PATH.exec(request.uri);
+    return match !== null && match[3] !== 'svg' && !!(request.querystring && request.querystring.size);
 }
 
 // True when an Accept header names image/webp with a non-zero quality.

@@ -11,10 +11,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from imgpro.expiry_rules import WORKER_FUNCTION
 from imgpro.keys import INCOMING, ORIGINALS, VARIANTS
+from imgpro.models import receipt_pk, team_pk
 from imgpro.routes import ROUTES, WORKERS
 from infra.api import Api
 from infra.cdn import Cdn
+from infra.expiry import Expiry
 from infra.functions import distribution_environment, function_environment
 from infra.layers import Layers
 from infra.resize import RESIZE_FUNCTION, Resizer
@@ -92,6 +95,13 @@ class ImgProStack(cdk.Stack):
             core_layer=self.layers.core,
             imaging_layer=self.layers.imaging,
         )
+        self.expiry = Expiry(
+            self,
+            "Expiry",
+            table=self.storage.table,
+            environment=environment,
+            core_layer=self.layers.core,
+        )
         self._grant_least_privilege()
 
         cdk.CfnOutput(self, "ApiUrl", value=self.api.rest_api.url)
@@ -100,6 +110,8 @@ class ImgProStack(cdk.Stack):
         cdk.CfnOutput(self, "TableName", value=self.storage.table.table_name)
         # For invalidating by hand (`aws cloudfront create-invalidation`).
         cdk.CfnOutput(self, "DistributionId", value=self.cdn.distribution.distribution_id)
+        # Where batches of expired media that failed every retry are described.
+        cdk.CfnOutput(self, "ExpiryDeadLetterQueueUrl", value=self.expiry.dead_letters.queue_url)
 
     @property
     def functions(self) -> dict[str, lambda_.Function]:
@@ -108,6 +120,7 @@ class ImgProStack(cdk.Stack):
             **self.api.functions,
             **self.workers.functions,
             RESIZE_FUNCTION: self.resizer.function,
+            WORKER_FUNCTION: self.expiry.function,
         }
 
     def _grant_least_privilege(self) -> None:
@@ -156,6 +169,7 @@ class ImgProStack(cdk.Stack):
                 # As for uploads: a record that fails to write deletes its original again.
                 bucket.grant_delete(function, pattern)
         self._grant_resize()
+        self._grant_expiry()
 
     def _grant_visibility_moves(self, function: lambda_.IFunction) -> None:
         """Making media public or private copies its original and variants to the other
@@ -189,7 +203,11 @@ class ImgProStack(cdk.Stack):
         for pattern in both_sides(ORIGINALS):
             _grant_objects(bucket, function, actions=["s3:GetObject"], pattern=pattern)
         for pattern in both_sides(VARIANTS):
-            _grant_objects(bucket, function, actions=["s3:PutObject"], pattern=pattern)
+            # Tagging: variants of ephemeral media are tagged for the lifecycle backstop,
+            # and S3 wants s3:PutObjectTagging for a PutObject that carries tags.
+            _grant_objects(
+                bucket, function, actions=["s3:PutObject", "s3:PutObjectTagging"], pattern=pattern
+            )
         # The item by its key, and one attribute set on it; no index (Table.grant would add
         # them), no query, no scan, no delete.
         iam.Grant.add_to_principal(
@@ -197,6 +215,28 @@ class ImgProStack(cdk.Stack):
             actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
             resource_arns=[table.table_arn],
         )
+
+    def _grant_expiry(self) -> None:
+        """The expiry worker deletes an expired item's objects by key (no listing, no
+        reading), invalidates them, and writes two items: its receipt, and the team's
+        usage counter it releases the bytes from (imgpro.expiry). The stream and the
+        dead-letter queue are the event source mapping's own grants."""
+        function = self.expiry.function
+        bucket, table = self.storage.bucket, self.storage.table
+        for pattern in (*both_sides(ORIGINALS), *both_sides(VARIANTS), f"{INCOMING}*"):
+            _grant_objects(bucket, function, actions=["s3:DeleteObject"], pattern=pattern)
+        self.cdn.distribution.grant_create_invalidation(function)
+        for actions, key_pattern in (
+            (["dynamodb:PutItem", "dynamodb:DeleteItem"], receipt_pk("*")),
+            (["dynamodb:GetItem", "dynamodb:UpdateItem"], team_pk("*")),
+        ):
+            # Only items whose partition key matches: not media, tokens or tag links.
+            iam.Grant.add_to_principal(
+                grantee=function,
+                actions=actions,
+                resource_arns=[table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [key_pattern]}},
+            )
 
     def _grant_signing_key(self, function: lambda_.IFunction) -> None:
         """Read the private key that signs URLs of private media: that one parameter."""

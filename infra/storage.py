@@ -7,6 +7,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from imgpro.expiry_rules import BUCKET_DAYS, EXPIRY_TAG, lifecycle_days, lifecycle_rule_id
 from imgpro.keys import INCOMING, PRIVATE
 
 
@@ -15,6 +16,19 @@ def both_sides(prefix: str) -> tuple[str, str]:
     the private side, for grants scoped to them: `both_sides(keys.ORIGINALS)` is
     `("o/*", "private/o/*")`."""
     return (f"{prefix}*", f"{PRIVATE}{prefix}*")
+
+
+def ephemeral_media_rules() -> list[s3.LifecycleRule]:
+    """One rule per bucket of days: objects tagged `expires-within-days=N` expire N + 1
+    days after they were stored, never before their media does."""
+    return [
+        s3.LifecycleRule(
+            id=lifecycle_rule_id(days),
+            tag_filters={EXPIRY_TAG: str(days)},
+            expiration=cdk.Duration.days(lifecycle_days(days)),
+        )
+        for days in BUCKET_DAYS
+    ]
 
 
 class Storage(Construct):
@@ -75,6 +89,10 @@ class Storage(Construct):
                     prefix=INCOMING,
                     expiration=cdk.Duration.days(1),
                 ),
+                # The backstop for ephemeral media, should the worker that follows TTL fail
+                # for good: objects are tagged with their days left, rounded up to one of
+                # these buckets, when stored (imgpro.expiry_rules, docs/ephemeral.md).
+                *ephemeral_media_rules(),
             ],
             # Browsers post presigned forms straight to the bucket from any site that uses
             # the API. Nothing else is allowed cross-origin: reads go through the CDN.

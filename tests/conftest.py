@@ -64,6 +64,9 @@ def aws_settings() -> Iterator[None]:
             config.TABLE_NAME: TABLE,
             config.BUCKET_NAME: BUCKET,
             config.CDN_BASE_URL: CDN,
+            # Generous, so no test trips it by accident; tests/handlers/test_rate_limits.py
+            # sets small ones.
+            config.RATE_LIMIT: "10000/100000",
         }.items():
             patch.setenv(key, value)
         for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", config.SHARE_BASE_URL):

@@ -26,11 +26,15 @@ TOKENS = (
     "acme:write:acme-write-secret",
     "globex:*:globex-full-secret",
 )
+# The suite sends far more than 100 requests a minute with one token; test_rate_limits.py
+# has a stack of its own with the default limits.
+UNTHROTTLED = ("--rate-limit", "100000/1000000")
 STACK_FLAGS = (
     "--port",
     "0",
     "--aws-port",
     "0",
+    *UNTHROTTLED,
     *(flag for token in TOKENS for flag in ("--token", token)),
     "--team",
     "acme:growth",
@@ -92,6 +96,15 @@ def short_lived_urls_stack(
 STRICT_IMPORTS = tuple(
     flag for flag in STACK_FLAGS if flag not in ("--allow-import-from", "127.0.0.1/32")
 )
+
+
+@pytest.fixture(scope="module")
+def default_limits_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackProcess]:
+    """A stack started without --rate-limit, as `make serve` starts it: 100/1000."""
+    logs = tmp_path_factory.mktemp("default-limits")
+    yield from _running_stack(
+        logs, flags=tuple(flag for flag in STRICT_IMPORTS if flag not in UNTHROTTLED)
+    )
 
 
 def _running_stack(

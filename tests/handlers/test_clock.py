@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from urllib.parse import parse_qs, urlsplit
 
 NOW = 1_700_000_000
@@ -11,7 +13,9 @@ def test_creation_expiry_and_signed_urls_all_read_the_one_clock(api, clock) -> N
     clock.set(NOW)
     body = api.upload("acme", ttl="2h").json()
     assert body["expires_at"] == NOW + 7200
-    assert parse_qs(urlsplit(body["src"]).query)["Expires"] == [str(NOW + 3600)]
+    policy = parse_qs(urlsplit(body["src"]).query)["Policy"][0]
+    statement = json.loads(base64.b64decode(policy.translate(str.maketrans("-_~", "+=/"))))
+    assert statement["Statement"][0]["Condition"]["DateLessThan"] == {"AWS:EpochTime": NOW + 3600}
     api.upload("acme")
     page = api.get("/v1/media?limit=1", token="acme").json()
     assert page["next_cursor"].startswith(f"{NOW * 1000}_")

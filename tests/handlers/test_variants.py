@@ -6,7 +6,9 @@ side) and the resize function's handler (`functions/resize`, the origin side).
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 from urllib.parse import parse_qsl, urlsplit
 
 import boto3
@@ -22,13 +24,25 @@ NO_WEBP = {"accept": "image/png,image/*;q=0.8"}
 
 
 def fetch(url: str, headers: dict[str, str] | None = None):
-    """GET a CDN URL through the local CDN code, like a browser would."""
+    """GET a CDN URL through the local CDN code, as the local gateway hands it over."""
     from imgpro.delivery import deliver
+    from imgpro.local.gateway import CdnQuery
 
     parts = urlsplit(url)
     assert url.startswith(CDN)
     path = parts.path[len(urlsplit(CDN).path) :]
-    return deliver(path, dict(parse_qsl(parts.query)), headers or WEBP)
+    query = CdnQuery(parse_qsl(parts.query, keep_blank_values=True), raw=parts.query)
+    return deliver(path, query, headers or WEBP)
+
+
+def browse(url: str, headers: dict[str, str] | None = None):
+    """`fetch`, following redirects as a browser does (at most a few)."""
+    for _ in range(3):
+        delivered = fetch(url, headers)
+        if delivered.status not in (301, 302, 303, 307, 308):
+            return delivered
+        url = delivered.headers["Location"]
+    raise AssertionError(f"redirected too often, last to {url}")
 
 
 def _size(delivered) -> tuple[int, int]:
@@ -147,7 +161,7 @@ def secret(api) -> dict:
 def test_private_src_is_a_signed_url_under_private(api, secret) -> None:
     parts = urlsplit(secret["src"])
     assert parts.path.endswith(f"/private/{secret['id']}.jpg")
-    assert {"Expires", "Signature", "Key-Pair-Id"} <= dict(parse_qsl(parts.query)).keys()
+    assert list(dict(parse_qsl(parts.query))) == ["Policy", "Signature", "Key-Pair-Id"]
 
 
 def test_a_signed_private_url_is_served_privately(api, secret) -> None:
@@ -178,16 +192,122 @@ def test_a_signature_opens_only_its_own_media(api, secret) -> None:
     assert fetch(forged).status == 403
 
 
-def test_private_sizes_are_signed_separately(api, secret) -> None:
-    fetch(f"{secret['src'].split('?')[0]}?size=s")  # unsigned: refused, makes nothing
+def test_an_unsigned_private_size_is_refused_and_makes_nothing(api, secret) -> None:
+    assert fetch(f"{secret['src'].split('?')[0]}?size=s").status == 403
     assert "sizes" not in api.get(f"/v1/media/{secret['id']}", token="acme").json()
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_private_src_opens_every_size_with_size_added(api, secret, where) -> None:
+    """`size=` goes before `Policy` (as the API writes it) or after `Key-Pair-Id` (as a
+    client appending to `src` does): CloudFront takes both, so the local CDN does."""
+    base, _, signature = secret["src"].partition("?")
+    for name, longest in (("s", 320), ("m", 640)):
+        url = (
+            f"{base}?size={name}&{signature}"
+            if where == "before"
+            else f"{secret['src']}&size={name}"
+        )
+        delivered = fetch(url)
+        assert delivered.status == 200, delivered.body
+        assert max(_size(delivered)) == longest
+        assert delivered.headers["Cache-Control"].startswith("private")
+    sizes = api.get(f"/v1/media/{secret['id']}", token="acme").json()["sizes"]
+    assert list(sizes) == ["s", "m"]
+    for name, variant in sizes.items():
+        assert urlsplit(variant["src"]).query.startswith(f"size={name}&Policy=")
+        assert max(_size(fetch(variant["src"]))) == max(variant["width"], variant["height"])
+
+
+def test_a_private_signature_opens_no_other_item(api, secret) -> None:
+    other = api.upload("acme", images.encode(images.noise((900, 600)), "JPEG")).json()
+    assert fetch(f"{other['src']}&size=s").status == 200  # its own signature works
+    for url in (
+        secret["src"].replace(secret["id"], other["id"]),
+        f"{secret['src']}&size=s".replace(secret["id"], other["id"]),
+        f"{secret['src'].replace(secret['id'], other['id'])}&size=m",
+    ):
+        assert fetch(url).status == 403, url
+    # The other item's path with this item's whole query string.
+    assert (
+        fetch(f"{other['src'].partition('?')[0]}?{secret['src'].partition('?')[2]}").status == 403
+    )
+
+
+def test_a_private_size_is_refused_when_the_signature_has_expired(api, secret) -> None:
     from imgpro import signing
 
-    assert fetch(signing.sign(f"{CDN}/private/{secret['id']}.jpg?size=s")).status == 200
-    sizes = api.get(f"/v1/media/{secret['id']}", token="acme").json()["sizes"]
-    assert fetch(sizes["s"]["src"]).status == 200
-    swapped = sizes["s"]["src"].replace("size=s", "size=xl")
-    assert fetch(swapped).status == 403
+    url = signing.sign_any_query(f"{CDN}/private/{secret['id']}.jpg?size=s", expires_at=1)
+    assert fetch(url).status == 403
+
+
+def test_a_tampered_policy_is_refused(api, secret) -> None:
+    import base64
+
+    from imgpro import signing
+
+    base, _, query = secret["src"].partition("?")
+    params = dict(parse_qsl(query))
+    policy = base64.b64decode(params["Policy"].translate(str.maketrans("-_~", "+=/")))
+    widened = policy.replace(f"/private/{secret['id']}.jpg*".encode(), b"/private/*")
+    assert widened != policy
+    encoded = base64.b64encode(widened).decode().translate(str.maketrans("+=/", "-_~"))
+    assert fetch(secret["src"].replace(params["Policy"], encoded)).status == 403
+    # Even signed with the right key, a policy that does not name exactly this item is
+    # refused (the viewer function's check): a wildcard must never open other media.
+    key_policy = signing.custom_policy(f"{CDN}/private/*", 4_102_444_800)
+    forged = signing._signer(signing._signing_settings()).generate_presigned_url(
+        f"{base}?size=s", policy=key_policy.decode()
+    )
+    assert signing.verify(forged)
+    assert fetch(forged).status == 403
+
+
+def test_a_canned_policy_url_issued_before_still_opens_its_own_url(api, secret) -> None:
+    from imgpro import signing
+
+    original = signing.sign(f"{CDN}/private/{secret['id']}.jpg")
+    assert fetch(original).status == 200
+    variant = signing.sign(f"{CDN}/private/{secret['id']}.jpg?size=s")
+    assert fetch(variant).status == 200
+    # A canned policy names one URL: it opens no other size.
+    assert fetch(variant.replace("size=s", "size=xl")).status == 403
+    assert fetch(f"{original}&size=s").status == 403
+
+
+def test_size_given_twice_is_a_400(api, secret) -> None:
+    assert fetch(f"{secret['src']}&size=s&size=xl").status == 400
+    base, _, signature = secret["src"].partition("?")
+    assert fetch(f"{base}?size=s&{signature}&size=xl").status == 400
+
+
+# --- Vary: the same URL answers WebP or the original's format by Accept -----------------
+
+
+def test_variants_vary_on_accept_and_originals_do_not(api, photo) -> None:
+    first = fetch(f"{photo['src']}?size=m")  # made by the origin
+    again = fetch(f"{photo['src']}?size=m")  # served from storage
+    assert first.headers["Vary"] == again.headers["Vary"] == "Accept"
+    assert "Vary" not in fetch(photo["src"]).headers
+    etag = again.headers["ETag"]
+    revalidated = fetch(f"{photo['src']}?size=m", {**WEBP, "if-none-match": etag})
+    assert revalidated.status == 304 and revalidated.headers["Vary"] == "Accept"
+
+
+def test_private_variants_vary_on_accept_too(api, secret) -> None:
+    assert fetch(f"{secret['src']}&size=s").headers["Vary"] == "Accept"
+    assert "Vary" not in fetch(secret["src"]).headers
+
+
+def test_svg_does_not_vary(api) -> None:
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="800" height="400"><rect/></svg>'
+    body = api.upload("acme", svg, filename="a.svg", public="1").json()
+    for url in (body["src"], f"{body['src']}?size=s"):
+        assert "Vary" not in fetch(url).headers
+
+
+def test_errors_do_not_vary(api, photo) -> None:
+    assert "Vary" not in fetch(f"{photo['src']}?size=huge").headers
 
 
 def test_making_media_private_stops_its_public_url_at_once(api, photo) -> None:
@@ -221,12 +341,15 @@ def test_visibility_changes_invalidate_the_cdn(api, photo, monkeypatch) -> None:
 # --- the resize function's own handler (CloudFront's fallback origin) -------------------
 
 
-def _function_url_event(path: str) -> dict:
+def _function_url_event(path: str, *, viewer: str | None = None) -> dict:
+    headers = {"host": "abc.lambda-url.us-east-1.on.aws"}
+    if viewer is not None:
+        headers["x-imgpro-viewer-url"] = viewer  # what the viewer function forwards
     return {
         "version": "2.0",
         "rawPath": path,
         "rawQueryString": "",
-        "headers": {"host": "abc.lambda-url.us-east-1.on.aws"},
+        "headers": headers,
         "requestContext": {"http": {"method": "GET", "path": path}},
         "isBase64Encoded": False,
     }
@@ -238,6 +361,7 @@ def test_the_resize_function_makes_stores_and_returns_a_variant(api, photo) -> N
     )
     assert response["statusCode"] == 200 and response["isBase64Encoded"] is True
     assert response["headers"]["Content-Type"] == "image/webp"
+    assert response["headers"]["Vary"] == "Accept"
     stored = boto3.client("s3").get_object(Bucket=BUCKET, Key=f"v/{photo['id']}/l.webp")
     assert stored["CacheControl"] == "public, max-age=31536000, immutable"
     assert "l" in api.get(f"/v1/media/{photo['id']}").json()["sizes"]
@@ -318,3 +442,111 @@ def test_a_variant_of_an_original_over_the_budget_is_refused_before_decoding(
     delivered = fetch(f"{body['src']}?size=xxl")
     assert delivered.status == 422
     assert b"10000x12000" in delivered.body
+
+
+# --- variants too big for a buffered Lambda response ------------------------------------
+
+
+def _huge_png(api, *, public: bool) -> dict:
+    """Media whose `xl` PNG (1920x1344 of noise, ~7.7 MB, over 10 MB in base64) is more
+    than a function URL response can carry. Uploaded small, then its stored original
+    replaced: an upload this big would have to take the presigned-POST route."""
+    fields = {"public": "1"} if public else {}
+    body = api.upload("acme", images.png((64, 48)), filename="a.png", **fields).json()
+    big = images.encode(images.noise((2000, 1400)), "PNG", compress_level=1)
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=images.stored_key(body), Body=big)
+    return body
+
+
+def test_the_inline_limit_is_lambdas_6_mib_after_base64_and_headers() -> None:
+    from imgpro import delivery
+
+    encoded = len(base64.b64encode(b"x" * delivery.MAX_INLINE_BODY_BYTES))
+    assert encoded + delivery.RESPONSE_ENVELOPE_ALLOWANCE <= 6 * 1024 * 1024
+    assert (
+        len(base64.b64encode(b"x" * (delivery.MAX_INLINE_BODY_BYTES + 3)))
+        + (delivery.RESPONSE_ENVELOPE_ALLOWANCE)
+        > 6 * 1024 * 1024
+    )
+
+
+@pytest.mark.parametrize("public", [True, False], ids=["public", "private"])
+def test_a_variant_too_big_for_a_lambda_response_arrives_on_the_first_request(api, public) -> None:
+    from imgpro import delivery
+
+    body = _huge_png(api, public=public)
+    url = f"{body['src']}?size=xl" if public else f"{body['src']}&size=xl"
+    first = fetch(url, NO_WEBP)
+    # Stored, then sent back to the same URL (the signature included) to read it from S3.
+    assert first.status == 307
+    assert first.headers["Location"] == url
+    assert first.headers["Cache-Control"] == "no-store"
+    served = browse(url, NO_WEBP)
+    assert served.status == 200 and served.headers["Content-Type"] == "image/png"
+    assert len(served.body) > delivery.MAX_INLINE_BODY_BYTES
+    assert len(base64.b64encode(served.body)) > 6 * 1024 * 1024
+    assert _size(served) == (1920, 1344)
+    assert served.headers["Vary"] == "Accept"
+    sizes = api.get(f"/v1/media/{body['id']}", token="acme").json()["sizes"]
+    assert sizes["xl"]["filesize"] == len(served.body)
+
+
+def test_the_resize_function_redirects_a_variant_too_big_for_its_response(api) -> None:
+    from imgpro import delivery
+
+    body = _huge_png(api, public=True)
+    viewer = f"/{body['id']}.png?size=xl&utm_source=mail"
+    event = _function_url_event(f"/v/{body['id']}/xl.png", viewer=viewer)
+    response = handler_module("resize").handler(event, FakeContext())
+    assert response["statusCode"] == 307
+    assert response["headers"]["Location"] == viewer
+    assert response["headers"]["Cache-Control"] == "no-store"
+    assert len(json.dumps(response)) < delivery.RESPONSE_ENVELOPE_ALLOWANCE
+    stored = boto3.client("s3").get_object(Bucket=BUCKET, Key=f"v/{body['id']}/xl.png")
+    assert stored["ContentLength"] > delivery.MAX_INLINE_BODY_BYTES
+    # The redirected request: CloudFront finds the object in S3 (here: the local CDN).
+    assert fetch(f"{CDN}{viewer}", NO_WEBP).status == 200
+
+
+@pytest.mark.parametrize(
+    "viewer",
+    [
+        None,
+        "https://evil.example/{uid}.png?size=s",
+        "//evil.example/{uid}.png?size=s",
+        "/abcdefghijkl.png?size=s",
+        "/private/{uid}.png?size=s",
+        "/{uid}.png?size=s\r\nSet-Cookie: a=b",
+        "/{uid}.png/../abcdefghijkl.png?size=s",
+    ],
+    ids=["absent", "other-host", "scheme-relative", "other-item", "other-side", "crlf", "dots"],
+)
+def test_the_resize_function_redirects_only_to_the_items_own_url(api, viewer, monkeypatch) -> None:
+    from imgpro import delivery
+
+    # Any variant is "too big" here, so the redirect path runs without a big render.
+    monkeypatch.setattr(delivery, "MAX_INLINE_BODY_BYTES", 100)
+    body = api.upload("acme", images.png((400, 300)), filename="a.png", public="1").json()
+    forwarded = None if viewer is None else viewer.format(uid=body["id"])
+    event = _function_url_event(f"/v/{body['id']}/s.png", viewer=forwarded)
+    response = handler_module("resize").handler(event, FakeContext())
+    # Stored all the same: a retry of the viewer's own URL finds it.
+    assert response["statusCode"] == 503
+    assert response["headers"]["Retry-After"] == "1"
+    assert response["headers"]["Cache-Control"] == "no-store"
+    assert "Location" not in response["headers"]
+    assert fetch(f"{CDN}/{body['id']}.png?size=s", NO_WEBP).status == 200
+
+
+def test_concurrent_callers_are_each_sent_back_to_their_own_url(api, monkeypatch) -> None:
+    """One render serves every caller of a key, but a redirect names the caller's own URL:
+    never another viewer's signature."""
+    from imgpro import delivery
+
+    monkeypatch.setattr(delivery, "MAX_INLINE_BODY_BYTES", 100)
+    body = api.upload("acme", images.png((400, 300)), filename="a.png", public="1").json()
+    key_path = f"/v/{body['id']}/s.png"
+    first = delivery.from_origin(key_path, viewer=f"/{body['id']}.png?size=s&a=1")
+    second = delivery.from_origin(key_path, viewer=f"/{body['id']}.png?size=s&b=2")
+    assert first.headers["Location"].endswith("&a=1")
+    assert second.headers["Location"].endswith("&b=2")

@@ -213,10 +213,170 @@ def test_extra_query_parameters_on_an_original_are_dropped() -> None:
 def test_headers_and_method_pass_through_untouched() -> None:
     event = viewer_request(f"/{UID}.jpg", size("m"), accept=WEBP_BROWSER)
     request = run(event)
-    assert request["headers"] == event["request"]["headers"]
+    added = {"x-imgpro-viewer-url": {"value": f"/{UID}.jpg?size=m"}}
+    assert request["headers"] == {**event["request"]["headers"], **added}
     assert request["method"] == "GET"
 
 
 def test_function_fits_cloudfront_functions_size_limit() -> None:
     # CloudFront Functions rejects code over 10 KB.
     assert len(VIEWER_FUNCTION_FILE.read_bytes()) < 10 * 1024
+
+
+# --- the viewer's URL, for the resize function's redirect -----------------------------
+
+
+def test_the_viewer_url_goes_to_the_origin_in_a_header() -> None:
+    query = {**size("xl"), **SIGNATURE, "v": {"value": "2"}}
+    request = run(viewer_request(f"/private/{UID}.png", query, accept=OLD_BROWSER))
+    assert request["headers"]["x-imgpro-viewer-url"] == {
+        "value": f"/private/{UID}.png?size=xl&Expires=1767225600&Signature=abc~def_"
+        "&Key-Pair-Id=K2JCJMDEHXQW5F&v=2"
+    }
+
+
+def test_a_viewer_url_header_from_the_viewer_is_replaced() -> None:
+    forged = {"x-imgpro-viewer-url": {"value": "https://evil.example/"}}
+    request = run(viewer_request(f"/{UID}.jpg", headers=forged))
+    assert request["headers"]["x-imgpro-viewer-url"] == {"value": f"/{UID}.jpg"}
+
+
+# --- custom policies must name exactly the requested item ---------------------------------
+
+
+def _policy(resource: object) -> dict[str, Any]:
+    import base64
+
+    statement: dict[str, Any] = {"Condition": {"DateLessThan": {"AWS:EpochTime": 4102444800}}}
+    if resource is not None:
+        statement = {"Resource": resource, **statement}
+    document = json.dumps({"Statement": [statement]}, separators=(",", ":")).encode()
+    encoded = base64.b64encode(document).decode().translate(str.maketrans("+=/", "-_~"))
+    return {
+        "Policy": {"value": encoded},
+        "Signature": {"value": "abc~def_"},
+        "Key-Pair-Id": {"value": "K2JCJMDEHXQW5F"},
+    }
+
+
+ITEM_RESOURCE = f"https://d111111abcdef8.cloudfront.net/private/{UID}.jpg*"
+
+
+@pytest.mark.parametrize(
+    ("query", "key_path"), [({}, f"/private/o/{UID}.jpg"), (size("m"), f"/private/v/{UID}/m.jpg")]
+)
+def test_a_policy_for_this_item_passes(query: dict[str, Any], key_path: str) -> None:
+    request = run(viewer_request(f"/private/{UID}.jpg", {**query, **_policy(ITEM_RESOURCE)}))
+    assert request["uri"] == key_path
+    assert request["querystring"] == {}
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        f"https://d111111abcdef8.cloudfront.net/private/{UID[:-1]}x.jpg*",
+        f"https://d111111abcdef8.cloudfront.net/private/{UID}.png*",
+        f"https://d111111abcdef8.cloudfront.net/private/{UID}*",
+        f"https://d111111abcdef8.cloudfront.net/private/{UID}.jpg?*",
+        f"https://d111111abcdef8.cloudfront.net/private/{UID}.jpg",
+        "https://d111111abcdef8.cloudfront.net/private/*",
+        "https://d111111abcdef8.cloudfront.net/*",
+        "*",
+        None,
+        42,
+    ],
+    ids=[
+        "other-item",
+        "other-extension",
+        "prefix",
+        "question-mark",
+        "exact-url",
+        "directory",
+        "distribution",
+        "everything",
+        "absent",
+        "not-a-string",
+    ],
+)
+def test_a_policy_that_does_not_name_exactly_this_item_is_refused(resource: object) -> None:
+    response = run(viewer_request(f"/private/{UID}.jpg", {**size("s"), **_policy(resource)}))
+    assert response["statusCode"] == 403
+    assert response["body"] == {"encoding": "text", "data": "Missing or invalid signature\n"}
+
+
+@pytest.mark.parametrize("policy", ["", "not*base64", "eyJ", "bnVsbA__"])
+def test_an_unreadable_policy_is_refused(policy: str) -> None:
+    query = {**_policy(ITEM_RESOURCE), "Policy": {"value": policy}}
+    assert run(viewer_request(f"/private/{UID}.jpg", query))["statusCode"] == 403
+
+
+def test_a_repeated_policy_is_refused() -> None:
+    good = _policy(ITEM_RESOURCE)["Policy"]
+    query = {**_policy(ITEM_RESOURCE), "Policy": {**good, "multiValue": [good, good]}}
+    assert run(viewer_request(f"/private/{UID}.jpg", query))["statusCode"] == 403
+
+
+def test_a_canned_policy_needs_no_such_check() -> None:
+    # Its resource is the exact URL, which CloudFront has compared already.
+    request = run(viewer_request(f"/private/{UID}.jpg", {**size("s"), **SIGNATURE}))
+    assert request["uri"] == f"/private/v/{UID}/s.jpg"
+
+
+# --- viewer response: Vary: Accept on variants ---------------------------------------------
+
+
+def viewer_response(request_uri: str, querystring: dict[str, Any], status: int = 200) -> dict:
+    return {
+        "version": "1.0",
+        "context": {"eventType": "viewer-response", "distributionId": "EDFDVBD6EXAMPLE"},
+        "viewer": {"ip": "198.51.100.7"},
+        "request": {
+            "method": "GET",
+            "uri": request_uri,
+            "querystring": querystring,
+            "headers": {},
+            "cookies": {},
+        },
+        "response": {
+            "statusCode": status,
+            "statusDescription": "OK",
+            "headers": {"content-type": {"value": "image/webp"}},
+            "cookies": {},
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("uri", "query", "status"),
+    [
+        (f"/{UID}.jpg", size("m"), 200),
+        (f"/private/{UID}.png", {**size("xl"), **SIGNATURE}, 200),
+        (f"/{UID}.gif", size("s"), 304),
+        (f"/{UID}.jpg", size("m"), 307),
+        # The request as the viewer-request function rewrote it.
+        (f"/v/{UID}/m.webp", {}, 200),
+        (f"/private/v/{UID}/xxl.jpg", {}, 200),
+    ],
+)
+def test_variants_vary_on_accept(uri: str, query: dict[str, Any], status: int) -> None:
+    response = run(viewer_response(uri, query, status))
+    assert response["headers"]["vary"] == {"value": "Accept"}
+    assert response["headers"]["content-type"] == {"value": "image/webp"}
+    assert response["statusCode"] == status
+
+
+@pytest.mark.parametrize(
+    ("uri", "query", "status"),
+    [
+        (f"/{UID}.jpg", {}, 200),
+        (f"/private/{UID}.jpg", SIGNATURE, 200),
+        (f"/{UID}.svg", size("m"), 200),
+        (f"/o/{UID}.jpg", {}, 200),
+        (f"/private/o/{UID}.svg", {}, 200),
+        (f"/{UID}.jpg", size("m"), 404),
+        (f"/v/{UID}/m.webp", {}, 500),
+    ],
+)
+def test_originals_svg_and_errors_do_not_vary(uri: str, query: dict[str, Any], status: int) -> None:
+    response = run(viewer_response(uri, query, status))
+    assert "vary" not in response["headers"]

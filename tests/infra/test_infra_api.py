@@ -150,6 +150,7 @@ def test_function_environment_names_table_bucket_cdn_and_signing_key(
         config.DISTRIBUTION_ID: {"Ref": distribution},
         config.SIGNING_KEY_ID: {"Ref": public_key},
         config.SIGNING_KEY_PARAMETER: "/imgpro/cloudfront-signing-key",
+        config.RATE_LIMIT: "100/1000",
         "POWERTOOLS_SERVICE_NAME": "imgpro",
     }
 
@@ -202,6 +203,7 @@ def test_stack_outputs_each_url_once_under_a_stable_name(template: Template) -> 
         "CdnBaseUrl",
         "TableName",
         "DistributionId",
+        "ExpiryDeadLetterQueueUrl",
     }
 
 

@@ -6,6 +6,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from imgpro.imaging.formats import IMAGE_CSP
+from imgpro.keys import VIEWER_URL_HEADER
 from infra.cdn import VIEWER_FUNCTION_FILE
 from infra.resize import TIMEOUT as RESIZE_TIMEOUT
 from infra.stack import ImgProStack
@@ -100,13 +101,50 @@ def test_private_behavior_trusts_only_the_signing_key_group(
 
 
 @pytest.mark.parametrize("behavior", ["default", "/private/*"])
-def test_behavior_runs_the_viewer_function_on_viewer_request(
+def test_behavior_runs_the_viewer_functions_on_viewer_request_and_response(
     behavior: str, template: Template, stack: ImgProStack
 ) -> None:
-    function = stack.get_logical_id(stack.cdn.viewer_function.node.default_child)
+    on_request = stack.get_logical_id(stack.cdn.viewer_function.node.default_child)
+    on_response = stack.get_logical_id(stack.cdn.viewer_response_function.node.default_child)
     assert _behaviors(template)[behavior]["FunctionAssociations"] == [
-        {"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": [function, "FunctionARN"]}}
+        {"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": [on_request, "FunctionARN"]}},
+        {
+            "EventType": "viewer-response",
+            "FunctionARN": {"Fn::GetAtt": [on_response, "FunctionARN"]},
+        },
     ]
+
+
+def test_both_viewer_functions_run_cdn_function_js(template: Template) -> None:
+    functions = template.find_resources("AWS::CloudFront::Function")
+    assert len(functions) == 2
+    for function in functions.values():
+        assert function["Properties"]["FunctionCode"] == VIEWER_FUNCTION_FILE.read_text()
+
+
+@pytest.mark.parametrize("behavior", ["default", "/private/*"])
+def test_origin_requests_carry_the_viewer_url_header_and_nothing_else(
+    behavior: str, template: Template
+) -> None:
+    """The resize function redirects a variant too big for its response to the viewer's
+    URL, which only this header tells it; nothing of it is in the cache key."""
+    policy = _only_logical_id(template, "AWS::CloudFront::OriginRequestPolicy")
+    assert _behaviors(template)[behavior]["OriginRequestPolicyId"] == {"Ref": policy}
+    template.has_resource_properties(
+        "AWS::CloudFront::OriginRequestPolicy",
+        {
+            "OriginRequestPolicyConfig": Match.object_like(
+                {
+                    "HeadersConfig": {
+                        "HeaderBehavior": "whitelist",
+                        "Headers": [VIEWER_URL_HEADER],
+                    },
+                    "CookiesConfig": {"CookieBehavior": "none"},
+                    "QueryStringsConfig": {"QueryStringBehavior": "none"},
+                }
+            )
+        },
+    )
 
 
 @pytest.mark.parametrize("behavior", ["default", "/private/*"])

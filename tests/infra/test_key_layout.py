@@ -37,6 +37,7 @@ process.stdout.write(vm.runInContext(`JSON.stringify({
     PRIVATE: PRIVATE,
     ORIGINALS: ORIGINALS,
     VARIANTS: VARIANTS,
+    VIEWER_URL_HEADER: VIEWER_URL_HEADER,
     results: events.map(handler),
 })`, sandbox));
 """
@@ -67,6 +68,12 @@ def test_prefixes_are_the_modules(function: dict[str, Any]) -> None:
         keys.ORIGINALS,
         keys.VARIANTS,
     )
+
+
+def test_the_viewer_url_header_is_the_one_the_resize_function_reads(
+    function: dict[str, Any],
+) -> None:
+    assert function["VIEWER_URL_HEADER"] == keys.VIEWER_URL_HEADER
 
 
 def test_sizes_are_the_modules_in_the_same_order(function: dict[str, Any]) -> None:
@@ -125,4 +132,16 @@ def test_an_unknown_size_is_refused_with_the_same_words_as_the_local_cdn() -> No
 
     (answer,) = run_all([viewer_request(f"/{UID}.jpg", {"size": {"value": "huge"}})])["results"]
     local = delivery.deliver(f"/{UID}.jpg", {"size": "huge"}, {})
+    assert (answer["statusCode"], answer["body"]["data"].encode()) == (local.status, local.body)
+
+
+def test_a_repeated_size_is_refused_with_the_same_words_as_the_local_cdn() -> None:
+    from imgpro import delivery
+    from imgpro.local.gateway import CdnQuery
+
+    repeated = {"size": {"value": "m", "multiValue": [{"value": "m"}, {"value": "l"}]}}
+    (answer,) = run_all([viewer_request(f"/{UID}.jpg", repeated)])["results"]
+    local = delivery.deliver(
+        f"/{UID}.jpg", CdnQuery([("size", "m"), ("size", "l")], raw="size=m&size=l"), {}
+    )
     assert (answer["statusCode"], answer["body"]["data"].encode()) == (local.status, local.body)

@@ -34,3 +34,26 @@ def test_the_cdn_base_is_optional_until_a_url_is_built(monkeypatch: pytest.Monke
     )
     with pytest.raises(ConfigError, match=config.CDN_BASE_URL):
         config.cdn_base_url()
+
+
+def test_rate_limits_default_to_100_a_minute_and_1000_an_hour() -> None:
+    from imgpro.ratelimit import Limits
+
+    assert Settings.from_mapping(BASE).rate_limit == Limits(per_minute=100, per_hour=1000)
+
+
+def test_rate_limits_are_read_as_per_minute_slash_per_hour() -> None:
+    from imgpro.ratelimit import Limits
+
+    settings = Settings.from_mapping({**BASE, config.RATE_LIMIT: "5/50"})
+    assert settings.rate_limit == Limits(per_minute=5, per_hour=50)
+
+
+def test_rate_limits_can_be_off() -> None:
+    assert Settings.from_mapping({**BASE, config.RATE_LIMIT: "off"}).rate_limit is None
+
+
+@pytest.mark.parametrize("value", ["100", "0/10", "fast"])
+def test_a_bad_rate_limit_names_its_variable(value) -> None:
+    with pytest.raises(ConfigError, match=config.RATE_LIMIT):
+        Settings.from_mapping({**BASE, config.RATE_LIMIT: value})

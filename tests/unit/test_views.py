@@ -46,7 +46,7 @@ def _media(**kw) -> Media:
 def test_ready_private_media_has_only_the_core_fields() -> None:
     body = media_json(_media(), api_base_url="https://api.test")
     assert list(body) == ["id", "name", "src", "width", "height", "filesize"]
-    assert body["src"].startswith("https://cdn.test/private/abc123.jpg?Expires=")
+    assert body["src"].startswith("https://cdn.test/private/abc123.jpg?Policy=")
     assert body["src"].endswith("&Key-Pair-Id=K2VIEWS")
 
 

@@ -140,6 +140,19 @@ def _add_operator_commands(commands: argparse._SubParsersAction) -> None:
     team_put.add_argument(
         "--public", action="store_true", help="new media of this team is public by default"
     )
+    team_put.add_argument(
+        "--max-images",
+        type=count,
+        metavar="N",
+        help="images a month this team may upload, instead of its plan's (default: the plan's)",
+    )
+    team_put.add_argument(
+        "--max-storage",
+        type=byte_size,
+        metavar="BYTES",
+        help="bytes this team may store, instead of its plan's: 5000000000, 5GB or 4GiB "
+        "(default: the plan's)",
+    )
     team_put.set_defaults(run=lambda args: _run_operator(args, error=team_put.error))
 
     token = commands.add_parser("token", help="issue API tokens")
@@ -159,7 +172,7 @@ def _add_operator_commands(commands: argparse._SubParsersAction) -> None:
 
 
 def _run_operator(args: argparse.Namespace, *, error: Callable[[str], NoReturn]) -> int:
-    from imgpro import models, teams
+    from imgpro import models, quotas, teams
 
     if not args.table:
         error(f"--table is required (or set ${config.TABLE_NAME})")
@@ -168,9 +181,23 @@ def _run_operator(args: argparse.Namespace, *, error: Callable[[str], NoReturn])
     models.bind(args.table)
     try:
         if args.command == "team":
-            team = teams.put_team(args.team, plan=args.plan, public_default=args.public)
+            team = teams.put_team(
+                args.team,
+                plan=args.plan,
+                public_default=args.public,
+                max_images_per_month=args.max_images,
+                max_storage_bytes=args.max_storage,
+            )
             visibility = "public" if team.public_default else "private"
-            print(f"team {team.team_id} plan={team.plan} default={visibility}")
+            limits = quotas.limits_for(
+                team.plan,
+                max_images_per_month=team.max_images_per_month,
+                max_storage_bytes=team.max_storage_bytes,
+            )
+            print(
+                f"team {team.team_id} plan={team.plan} default={visibility} "
+                f"max_images={limits.images_per_month} max_storage={limits.storage_bytes}"
+            )
         else:
             teams.ensure_team(args.team)
             issued = teams.issue_token(
@@ -193,6 +220,18 @@ def port_number(value: str) -> int:
     if not value.isdigit() or not 0 <= int(value) <= 65535:
         raise argparse.ArgumentTypeError(f"{value!r} is not a port number (0-65535)")
     return int(value)
+
+
+def count(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number (0 or more)")
+    return int(value)
+
+
+def byte_size(value: str) -> int:
+    from imgpro.quotas import parse_bytes
+
+    return _check(parse_bytes, value)
 
 
 def public_host(value: str) -> str:

@@ -10,6 +10,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from imgpro.ratelimit import Limits
 
 # Names of the environment variables. The CDK stack and the local stack import these.
 TABLE_NAME = "IMGPRO_TABLE_NAME"
@@ -36,6 +40,9 @@ RATE_LIMIT = "IMGPRO_RATE_LIMIT"
 IMPORT_ALLOW_CIDRS = "IMGPRO_IMPORT_ALLOW_CIDRS"
 IMPORT_DEADLINE_SECONDS = "IMGPRO_IMPORT_DEADLINE_SECONDS"
 """The whole fetch of an import (20 s by default; docs/import.md says how it fits)."""
+CLOCK_OFFSET_SECONDS = "IMGPRO_CLOCK_OFFSET_SECONDS"
+"""A local and testing aid, never set in AWS: seconds `imgpro.clock` adds to the wall
+clock, read once at import (the local stack also moves it at run time: README)."""
 
 # API Gateway hands a Lambda at most 6 MB of event, and a binary body arrives
 # base64-encoded (4/3 larger) inside it, so about 4.4 MB of raw body is the most
@@ -69,6 +76,9 @@ class Settings:
     import_allow_cidrs: tuple[str, ...] = ()
     """Networks an import may reach on any port, private ones included: the local stack's
     --allow-import-from, for tests and developers. Empty in AWS: only the public internet."""
+    rate_limit: Limits | None = None
+    """Per-token limits (imgpro.ratelimit), None for `off`. `from_mapping` reads
+    `PER_MIN/PER_HOUR` or `off`, and takes the seed's 100/1000 when the variable is unset."""
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> Settings:
@@ -89,6 +99,7 @@ class Settings:
             signed_url_ttl_seconds=_integer(env, SIGNED_URL_TTL_SECONDS, 3600),
             import_deadline_seconds=_integer(env, IMPORT_DEADLINE_SECONDS, 20),
             import_allow_cidrs=_networks(env, IMPORT_ALLOW_CIDRS),
+            rate_limit=_rate_limit(env, RATE_LIMIT),
         )
 
 
@@ -105,6 +116,18 @@ def _networks(env: Mapping[str, str], key: str) -> tuple[str, ...]:
     raw = [part.strip() for part in env.get(key, "").split(",") if part.strip()]
     try:
         return tuple(str(ipaddress.ip_network(part, strict=False)) for part in raw)
+    except ValueError as error:
+        raise ConfigError(f"environment variable {key}: {error}") from None
+
+
+def _rate_limit(env: Mapping[str, str], key: str) -> Limits | None:
+    from imgpro.ratelimit import DEFAULT_LIMITS, parse_limits
+
+    raw = env.get(key, "").strip()
+    if not raw:
+        return DEFAULT_LIMITS
+    try:
+        return parse_limits(raw)
     except ValueError as error:
         raise ConfigError(f"environment variable {key}: {error}") from None
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from imgpro import __version__, idempotency, media, storage, teams
+from imgpro import __version__, idempotency, media, quotas, ratelimit, storage
 from imgpro.auth import READ, WRITE, Caller, authenticate, parse_authorization
 from imgpro.config import settings
 from imgpro.errors import (
@@ -42,6 +42,9 @@ from imgpro.validation import (
 )
 from imgpro.views import batch_delete_json, batch_update_json, media_json, page_json
 
+if TYPE_CHECKING:
+    from imgpro.importing import Imported
+
 # --- who is asking ----------------------------------------------------------------------
 
 
@@ -61,6 +64,7 @@ def _viewer(request: Request, ability: str = READ) -> Caller | None:
     if presented is None:
         return None
     caller = authenticate(presented)
+    ratelimit.charge(caller.token_id)  # before any work; a refusal is a 429
     caller.require(ability)
     return caller
 
@@ -86,7 +90,8 @@ def service_info(request: Request) -> Response:
 
 
 def upload(request: Request) -> Response:
-    """Store an image sent as multipart/form-data (`file` plus optional fields)."""
+    """Store an image sent as multipart/form-data (`file` plus optional fields); 403
+    `quota_exceeded` over the team's monthly quota (docs/quotas.md)."""
     caller = _caller(request, WRITE)
     limit = settings().max_direct_upload_bytes
     if len(request.body) > limit:
@@ -111,10 +116,6 @@ def upload(request: Request) -> Response:
     key = idempotency.validate_key(request.header(idempotency.HEADER))
     errors.raise_if_any()
     assert upload_file is not None  # guaranteed by raise_if_any
-    # The pixel work runs only once every cheap check has passed.
-    from imgpro.imaging.pipeline import prepare
-
-    image = FieldErrors.single("file", prepare, upload_file.data)
 
     fingerprint = _fingerprint(
         file=hashlib.sha256(upload_file.data).hexdigest(),
@@ -126,7 +127,13 @@ def upload(request: Request) -> Response:
     )
 
     def store() -> dict[str, Any]:
-        is_public = public if public is not None else _team_default_public(caller.team_id)
+        team = _team_with_room(caller.team_id)
+        # The pixel work runs only once every cheap check has passed (and not at all when
+        # a retry replays the first response).
+        from imgpro.imaging.pipeline import prepare
+
+        image = FieldErrors.single("file", prepare, upload_file.data)
+        is_public = public if public is not None else team.public_default
         created = media.create(
             caller.team_id,
             media.NewMedia(
@@ -141,6 +148,7 @@ def upload(request: Request) -> Response:
                 tags=tuple(tags or ()),
                 ttl_seconds=ttl,
             ),
+            standing=team,
         )
         # Kept as JSON text: the idempotency store sorts a dict's keys, and a replayed
         # response should read exactly like the first.
@@ -164,9 +172,13 @@ def _fingerprint(**parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-def _team_default_public(team_id: str) -> bool:
-    team = teams.get_team(team_id)
-    return bool(team and team.public_default)
+def _team_with_room(team_id: str) -> quotas.Standing:
+    """The team (its default visibility, limits and usage: one read), if it has room for
+    one more image; QuotaExceeded before any costly work if it has not. The exact size is
+    checked once known, and the transaction that stores the media is the real guard."""
+    team = quotas.standing(team_id)
+    team.check(nbytes=1)
+    return team
 
 
 # --- POST /v1/upload/direct --------------------------------------------------------------
@@ -188,7 +200,9 @@ def upload_direct(request: Request) -> Response:
     errors.raise_if_any()
 
     def announce() -> dict[str, Any]:
-        is_public = public if public is not None else _team_default_public(caller.team_id)
+        # Reserves the declared size and one image, or QuotaExceeded: nothing is written.
+        team = quotas.standing(caller.team_id)
+        is_public = public if public is not None else team.public_default
         pending = media.create_pending(
             caller.team_id,
             media.PendingMedia(
@@ -199,6 +213,7 @@ def upload_direct(request: Request) -> Response:
                 tags=tuple(tags or ()),
                 ttl_seconds=ttl,
             ),
+            standing=team,
         )
         upload = storage.presigned_upload(pending.uid, max_bytes=size or 0)
         payload = media_json(pending, api_base_url=request.base_url)
@@ -236,7 +251,8 @@ def import_url(request: Request) -> Response:
     """Store the image at a URL, fetched through the SSRF-safe fetcher: 201 with the same
     media object as an upload; 502 `import_failed` when the remote server fails, 504
     `fetch_timeout` when it is too slow, 400 on `url` for a URL we will not fetch or a
-    body that is not an image."""
+    body that is not an image; 403 `quota_exceeded` (before any fetch when the team is
+    already at its quota) as for an upload."""
     caller = _caller(request, WRITE)
     body = request.json()
     errors = FieldErrors()
@@ -250,8 +266,9 @@ def import_url(request: Request) -> Response:
     assert url is not None  # guaranteed by raise_if_any
 
     def store() -> dict[str, Any]:
+        team = _team_with_room(caller.team_id)  # before the fetch and the pixel work
         imported = _import(url)
-        is_public = public if public is not None else _team_default_public(caller.team_id)
+        is_public = public if public is not None else team.public_default
         image = imported.image
         created = media.create(
             caller.team_id,
@@ -267,6 +284,7 @@ def import_url(request: Request) -> Response:
                 tags=tuple(tags or ()),
                 ttl_seconds=ttl,
             ),
+            standing=team,
         )
         return {
             "status": 201,
@@ -286,7 +304,7 @@ def import_url(request: Request) -> Response:
     return Response.json(result["status"], json.loads(result["body"]))
 
 
-def _import(url: str) -> Any:
+def _import(url: str) -> Imported:
     """The fetched, prepared image, with every failure turned into the seed's errors."""
     from imgpro import fetching
     from imgpro.imaging.errors import ImageRejected

@@ -71,6 +71,15 @@ class Forbidden(ApiError):
     message = "This token does not have the required ability"
 
 
+class QuotaExceeded(ApiError):
+    """The team's plan (or the operator's override) allows no more: images this month, or
+    bytes stored (imgpro.quotas). The message says which limit, with the numbers."""
+
+    status = 403
+    code = "quota_exceeded"
+    message = "Monthly quota exceeded"
+
+
 class NotFound(ApiError):
     status = 404
     code = "not_found"
@@ -87,6 +96,22 @@ class IdempotencyKeyReused(ApiError):
     status = 422
     code = "idempotency_key_reused"
     message = "This Idempotency-Key was already used with a different request body"
+
+
+class RateLimited(ApiError):
+    """The token has used up a rate-limit window (imgpro.ratelimit); `Retry-After` says
+    when the window that refused it ends."""
+
+    status = 429
+    code = "rate_limited"
+    message = "Rate limit exceeded"
+
+    def __init__(self, message: str | None = None, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class PayloadTooLarge(ApiError):

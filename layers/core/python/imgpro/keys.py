@@ -60,6 +60,24 @@ def incoming_key(uid: str) -> str:
     return f"{INCOMING}{uid}"
 
 
+def media_object_keys(uid: str, ext: str | None) -> list[str]:
+    """Every key a media item's bytes can be under, whether or not they exist: its
+    unprocessed upload, its original and each variant in each format it can be made in,
+    on both sides (a visibility move cut short leaves copies on the other one). Known
+    from the id and the original's extension, so deleting them needs no listing."""
+    found = [incoming_key(uid)]
+    if ext is None:
+        return found  # never processed: no original, no variants
+    for private in (False, True):
+        found.append(original_key(uid, ext, private=private))
+        found += [
+            variant_key(uid, size, fmt, private=private)
+            for size in SIZES
+            for fmt in variant_formats(ext)
+        ]
+    return found
+
+
 def is_private(key: str) -> bool:
     return key.startswith(PRIVATE)
 
@@ -98,6 +116,12 @@ def cdn_key_path(*, uid: str, ext: str, private: bool, size: str | None, accepts
         return f"/{original_key(uid, ext, private=private)}"
     fmt = WEBP.ext if accepts_webp else ext
     return f"/{variant_key(uid, size, fmt, private=private)}"
+
+
+VIEWER_URL_HEADER = "x-imgpro-viewer-url"
+"""The path and query a viewer asked for, which the viewer-request function forwards to the
+origin in this header (the origin sees only the rewritten key path); infra/cdn.py forwards
+it, and the resize function redirects a body too big for its response back there."""
 
 
 def _either(names: Iterable[str]) -> str:

@@ -7,6 +7,8 @@
 | team      | TEAM#<team>      | META       |                         |                          |
 | token     | TOKEN#<sha256>   | META       | TEAM#<team>#TOKENS      | <token_id:010d>          |
 | counter   | COUNTER#<name>   | META       |                         |                          |
+| rate      | RATE#<token_id>#<YYYY-MM-DDTHH> | META |                  |                          |
+| receipt   | EXPIRED#<uid>    | META       |                         |                          |
 
 Tag links exist so that "media of team T tagged X, newest first" is one Query on
 gsi1; they carry `expires_at` so TTL removes them with their media.
@@ -135,6 +137,12 @@ class TeamItem(Model):
     plan = UnicodeAttribute(default="free")
     public_default = BooleanAttribute(default=False)
     created_ms = NumberAttribute()
+    # Quotas (imgpro.quotas): the operator's overrides of the plan's limits, and the
+    # usage counters: `stored_bytes` now, and `images_<YYYY>_<MM>` per calendar month
+    # (UTC), added to in the transaction that writes the media (not declared here).
+    max_images_per_month = NumberAttribute(null=True)
+    max_storage_bytes = NumberAttribute(null=True)
+    stored_bytes = NumberAttribute(null=True)
 
 
 class TokenItem(Model):
@@ -164,14 +172,56 @@ class CounterItem(Model):
     value = NumberAttribute(default=0)
 
 
-MODELS: tuple[type[Model], ...] = (MediaItem, TagLink, TeamItem, TokenItem, CounterItem)
+class RateWindowItem(Model):
+    """One token's requests in one clock hour (UTC), for imgpro.ratelimit: `total` for the
+    hour, plus `m0` .. `m59`, one counter per minute of the hour, which the rate limiter
+    adds to in the same UpdateItem (not declared here: PynamoDB ignores them). Expires
+    when its hour ends."""
+
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=META)
+    total = NumberAttribute(default=0)
+    expires_at = NumberAttribute()
+
+
+class ExpiryReceipt(Model):
+    """The expiry worker (imgpro.expiry) released the bytes of media `uid`, which DynamoDB's
+    TTL deleted: written on condition that it does not exist yet, so a stream record
+    delivered again releases nothing twice. Expires after the dead-letter queue's retention."""
+
+    class Meta(_TableMeta):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=META)
+    team_id = UnicodeAttribute()
+    released_bytes = NumberAttribute()
+    expires_at = NumberAttribute()
+
+
+def receipt_pk(uid: str) -> str:
+    return f"EXPIRED#{uid}"
+
+
+MODELS: tuple[type[Model], ...] = (
+    MediaItem,
+    TagLink,
+    TeamItem,
+    TokenItem,
+    CounterItem,
+    RateWindowItem,
+    ExpiryReceipt,
+)
 
 
 def bind(table_name: str, *, region: str | None = None, host: str | None = None) -> None:
     """Point every model at the table, through one shared connection.
 
     PynamoDB caches a connection per model class, each with its own botocore
-    client; building five of those would cost a cold start about half a second.
+    client; building one per model would cost a cold start about half a second.
     The models share one table and key schema, so one connection serves them all.
     """
     for model in MODELS:

@@ -3,8 +3,9 @@
 Where each object lives is `imgpro.keys`. Private media lives under its `private/`
 side, which CloudFront serves only to signed URLs, so a private image cannot be
 fetched by guessing its id; making media public or private moves its objects.
-Ephemeral objects carry the `ephemeral=true` tag that the bucket's lifecycle rule
-matches, as a backstop to the cleanup that follows DynamoDB TTL.
+Objects of ephemeral media are tagged with the days left until they expire, rounded up
+to a bucket that one of the bucket's lifecycle rules matches (`imgpro.expiry_rules`): a
+backstop to the cleanup that follows DynamoDB TTL (`imgpro.expiry`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from imgpro import clock
+from imgpro import clock, expiry_rules
 from imgpro.clients import s3
 from imgpro.config import settings
 from imgpro.keys import incoming_key, is_private, on_side, variants_prefix
@@ -42,9 +43,10 @@ def put_original(
     *,
     content_type: str,
     checksum_sha256_b64: str,
-    ephemeral: bool,
+    expires_at: float | None,
     private: bool = False,
 ) -> None:
+    """Store an original of media that expires at `expires_at` (None: never)."""
     s3().put_object(
         Bucket=settings().bucket_name,
         Key=key,
@@ -53,8 +55,13 @@ def put_original(
         CacheControl=cache_control(private=private),
         # S3 verifies the bytes against this, so a corrupted transfer fails loudly.
         ChecksumSHA256=checksum_sha256_b64,
-        Tagging="ephemeral=true" if ephemeral else "ephemeral=false",
+        Tagging=expiry_tagging(expires_at),
     )
+
+
+def expiry_tagging(expires_at: float | None) -> str:
+    """The tags of an object of media that expires at `expires_at`, stored now."""
+    return expiry_rules.tagging(expiry_rules.object_tags(expires_at, clock.now()))
 
 
 @dataclass(frozen=True)
@@ -89,19 +96,40 @@ def presigned_upload(uid: str, *, max_bytes: int) -> PresignedUpload:
     )
 
 
-def put_variant(key: str, data: bytes, *, content_type: str, private: bool) -> None:
+def put_variant(
+    key: str,
+    data: bytes,
+    *,
+    content_type: str,
+    private: bool,
+    expires_at: float | None = None,
+) -> None:
+    """Store a size variant; one of ephemeral media is tagged for the lifecycle backstop
+    as its original is (others carry no tags)."""
+    extra = {} if expires_at is None else {"Tagging": expiry_tagging(expires_at)}
     s3().put_object(
         Bucket=settings().bucket_name,
         Key=key,
         Body=data,
         ContentType=content_type,
         CacheControl=cache_control(private=private),
+        **extra,
     )
 
 
-def move_media_objects(uid: str, original: str, *, private: bool) -> str:
+def move_media_objects(
+    uid: str, original: str, *, private: bool, expires_at: float | None = None
+) -> str:
     """Move an original and its variants to the public or private side; the new
-    original key. Copies first, deletes after, so the bytes are never absent."""
+    original key. Copies first, deletes after, so the bytes are never absent.
+
+    A copy is a new object, whose lifecycle days count from now: copies of ephemeral
+    media (`expires_at`) are tagged again for the days left, others keep their tags."""
+    tagging = (
+        {"TaggingDirective": "COPY"}
+        if expires_at is None
+        else {"TaggingDirective": "REPLACE", "Tagging": expiry_tagging(expires_at)}
+    )
     client = s3()
     bucket = settings().bucket_name
     source_prefix = variants_prefix(uid, private=not private)
@@ -122,7 +150,7 @@ def move_media_objects(uid: str, original: str, *, private: bool) -> str:
             MetadataDirective="REPLACE",
             ContentType=head.get("ContentType", "application/octet-stream"),
             CacheControl=cache_control(private=private),
-            TaggingDirective="COPY",
+            **tagging,
         )
     _delete_keys([source for source, target in moves if source != target])
     return moves[0][1]
@@ -130,6 +158,12 @@ def move_media_objects(uid: str, original: str, *, private: bool) -> str:
 
 def delete_object(key: str) -> None:
     s3().delete_object(Bucket=settings().bucket_name, Key=key)
+
+
+def delete_objects(keys: Iterable[str]) -> None:
+    """Delete the objects at `keys`, in as few calls as S3 allows; missing ones are no
+    error (S3 answers a deleted key's delete as a success)."""
+    _delete_keys(list(dict.fromkeys(keys)))
 
 
 def get_object(key: str, *, denied_means_missing: bool = False) -> StoredObject | None:

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from imgpro import clock
 from imgpro.auth import ABILITIES, hash_secret, new_secret
 from imgpro.models import META, CounterItem, TeamItem, TokenItem, team_pk, token_pk
+from imgpro.quotas import PLAN_LIMITS
 
-PLANS = ("free", "launch", "growth", "business")
+PLANS = tuple(PLAN_LIMITS)
 _TEAM_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _SECRET = re.compile(r"^[\x21-\x7e]{8,200}$")
 
@@ -19,6 +20,10 @@ class Team:
     team_id: str
     plan: str
     public_default: bool
+    max_images_per_month: int | None = None
+    """The operator's override of the plan's images a month (None: the plan's)."""
+    max_storage_bytes: int | None = None
+    """The operator's override of the plan's storage, in bytes (None: the plan's)."""
 
 
 @dataclass(frozen=True)
@@ -48,20 +53,49 @@ def validate_abilities(abilities: list[str] | tuple[str, ...]) -> tuple[str, ...
     return cleaned
 
 
-def put_team(team_id: str, *, plan: str = "free", public_default: bool = False) -> Team:
-    """Create the team, or update its plan and default visibility if it exists."""
+def put_team(
+    team_id: str,
+    *,
+    plan: str = "free",
+    public_default: bool = False,
+    max_images_per_month: int | None = None,
+    max_storage_bytes: int | None = None,
+) -> Team:
+    """Create the team, or set its plan, default visibility and quota overrides if it
+    exists (an override left out is removed: the plan's limit applies).
+
+    An update of those attributes, not a save: the team item also holds its usage
+    counters (imgpro.quotas), which uploads change at any time.
+    """
     validate_team_id(team_id)
     if plan not in PLANS:
         raise ValueError(f"plan must be one of {', '.join(PLANS)}, got {plan!r}")
-    item = TeamItem(
-        team_pk(team_id),
+    for name, value in (
+        ("max images per month", max_images_per_month),
+        ("max storage bytes", max_storage_bytes),
+    ):
+        if value is not None and value < 0:
+            raise ValueError(f"{name} must be zero or more, got {value}")
+    overrides = (
+        (TeamItem.max_images_per_month, max_images_per_month),
+        (TeamItem.max_storage_bytes, max_storage_bytes),
+    )
+    TeamItem(team_pk(team_id), META).update(
+        actions=[
+            TeamItem.team_id.set(team_id),
+            TeamItem.plan.set(plan),
+            TeamItem.public_default.set(public_default),
+            TeamItem.created_ms.set(TeamItem.created_ms | clock.now_ms()),
+            *(attr.remove() if value is None else attr.set(value) for attr, value in overrides),
+        ]
+    )
+    return Team(
         team_id=team_id,
         plan=plan,
         public_default=public_default,
-        created_ms=clock.now_ms(),
+        max_images_per_month=max_images_per_month,
+        max_storage_bytes=max_storage_bytes,
     )
-    item.save()
-    return Team(team_id=team_id, plan=plan, public_default=public_default)
 
 
 def get_team(team_id: str) -> Team | None:
@@ -69,7 +103,17 @@ def get_team(team_id: str) -> Team | None:
         item = TeamItem.get(team_pk(team_id), META)
     except TeamItem.DoesNotExist:
         return None
-    return Team(team_id=item.team_id, plan=item.plan, public_default=bool(item.public_default))
+    return Team(
+        team_id=item.team_id,
+        plan=item.plan,
+        public_default=bool(item.public_default),
+        max_images_per_month=_optional_int(item.max_images_per_month),
+        max_storage_bytes=_optional_int(item.max_storage_bytes),
+    )
+
+
+def _optional_int(value: float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def ensure_team(team_id: str) -> Team:

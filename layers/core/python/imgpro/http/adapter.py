@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from imgpro import ratelimit
 from imgpro.clients import bind_table
 from imgpro.errors import ApiError
 from imgpro.http.requests import Request, request_from_event
@@ -33,6 +35,13 @@ def lambda_handler(endpoint: Endpoint) -> Handler:
 
 
 def handle(endpoint: Endpoint, event: Mapping[str, Any], context: Any = None) -> Response:
+    """The endpoint's response, or its error's; either way with the rate-limit headers of
+    the token the request was charged to, if any (imgpro.ratelimit)."""
+    ratelimit.begin_request()
+    return with_rate_limit_headers(_respond(endpoint, event, context), ratelimit.current())
+
+
+def _respond(endpoint: Endpoint, event: Mapping[str, Any], context: Any) -> Response:
     try:
         bind_table()
         return endpoint(request_from_event(event, context))
@@ -43,6 +52,20 @@ def handle(endpoint: Endpoint, event: Mapping[str, Any], context: Any = None) ->
             raise
         logger.exception("unhandled error in %s", endpoint.__name__)
         return Response.json(500, INTERNAL_ERROR)
+
+
+def with_rate_limit_headers(response: Response, usage: ratelimit.Usage | None) -> Response:
+    """`X-RateLimit-Limit`, `-Remaining` and `-Reset` (epoch seconds) of the window that
+    binds first; the response unchanged when the request was not charged to a token."""
+    if usage is None:
+        return response
+    headers = {
+        **response.headers,
+        "X-RateLimit-Limit": str(usage.limit),
+        "X-RateLimit-Remaining": str(usage.remaining),
+        "X-RateLimit-Reset": str(usage.reset),
+    }
+    return dataclasses.replace(response, headers=headers)
 
 
 def error_response(error: ApiError) -> Response:

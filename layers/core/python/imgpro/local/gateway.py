@@ -1,7 +1,8 @@
 """What API Gateway and CloudFront do in front of the code, as one dispatcher.
 
 `Gateway.dispatch` takes an `HttpRequest` and gives the `HttpResponse` the deployed
-system would: `/cdn/...` goes to the CDN emulation, everything else through route
+system would: `/cdn/...` goes to the CDN emulation, `/_local/clock` (local only) reads
+or moves the clock (`imgpro.local.clock_control`), everything else through route
 matching, the 10 MiB body limit, Lambda's 6 MiB event limit and the route's handler,
 with the gateway's own errors in the API's `{"error", "code"}` shape (as `infra/api.py`
 configures them).
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
+from imgpro.local import clock_control
 from imgpro.local.events import (
     HttpRequest,
     HttpResponse,
@@ -48,6 +50,16 @@ class Delivered(Protocol):
 
 
 Deliver = Callable[[str, dict[str, str], dict[str, str]], Delivered]
+
+
+class CdnQuery(dict[str, str]):
+    """A CDN request's decoded query parameters (the last of a repeated one wins), which
+    also keep the query string as sent in `raw`: CloudFront checks a signed URL on that,
+    parameter order and repeats included (`imgpro.delivery.deliver` reads it)."""
+
+    def __init__(self, pairs: list[tuple[str, str]], *, raw: str) -> None:
+        super().__init__(pairs)
+        self.raw = raw
 
 
 def gateway_error(status: int, message: str, code: str) -> HttpResponse:
@@ -100,6 +112,8 @@ class Gateway:
         raw_path, raw_query = split_target(request.target)
         if raw_path.startswith(CDN_PREFIX + "/"):
             return self._from_cdn(request, raw_path[len(CDN_PREFIX) :], raw_query)
+        if raw_path == clock_control.PATH:
+            return clock_control.handle(request)
         request_id = str(uuid.uuid4())
         response = self._from_api(request, raw_path, request_id)
         # API Gateway names its request id on every response, errors included.
@@ -144,7 +158,7 @@ class Gateway:
         for name, value in request.headers:
             lower = name.lower()
             headers[lower] = f"{headers[lower]},{value}" if lower in headers else value
-        query = dict(query_parameters(raw_query))
+        query = CdnQuery(query_parameters(raw_query), raw=raw_query)
         try:
             delivered = self._deliver_function()(path, query, headers)
             return HttpResponse(

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from imgpro.local.lambdas import Functions
     from imgpro.local.s3_events import S3Notifications
     from imgpro.local.server import LocalHttpServer
+    from imgpro.local.ttl import TtlEmulator
     from imgpro.teams import IssuedToken
 
 TABLE = "imgpro-local"
@@ -156,6 +157,7 @@ class LocalStack:
         self._notifications: S3Notifications | None = None
         self._http: LocalHttpServer | None = None
         self._serving: threading.Thread | None = None
+        self._ttl: TtlEmulator | None = None
         self._saved_environment: dict[str, str | None] = {}
 
     def start(self) -> None:
@@ -165,12 +167,17 @@ class LocalStack:
             self._apply_environment()
             self._provision()
             self.tokens = self._seed()
+            self._expire_items()
             self._serve()
         except BaseException:
             self.stop()
             raise
 
     def stop(self) -> None:
+        if self._ttl is not None:
+            # First: a pass under way calls moto and the worker.
+            self._ttl.stop()
+            self._ttl = None
         if self._http is not None:
             if self._serving is not None:
                 self._http.shutdown()
@@ -300,6 +307,18 @@ class LocalStack:
                 raise SeedError(f"--token {spec.label}: {error}") from None
             issued.append(token)
         return issued
+
+    def _expire_items(self) -> None:
+        """DynamoDB's TTL process and the expiry worker's stream trigger, which moto lacks."""
+        from imgpro.expiry_rules import WORKER_FUNCTION
+        from imgpro.local.ttl import TtlEmulator
+
+        functions = self._functions
+        assert functions is not None
+        self._ttl = TtlEmulator(
+            table=TABLE, invoke=lambda event: functions.invoke_worker(WORKER_FUNCTION, event)
+        )
+        self._ttl.start()
 
     def _serve(self) -> None:
         assert self._http is not None

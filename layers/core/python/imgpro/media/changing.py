@@ -119,7 +119,9 @@ def _apply_visibility(item: MediaItem, was_public: bool) -> None:
         return
     from imgpro import cdn
 
-    moved = storage.move_media_objects(item.uid, item.object_key, private=not item.is_public)
+    moved = storage.move_media_objects(
+        item.uid, item.object_key, private=not item.is_public, expires_at=item.expires_at
+    )
     store.set_if_present(item, [MediaItem.object_key.set(moved)])
     item.object_key = moved
     cdn.invalidate([item.uid])

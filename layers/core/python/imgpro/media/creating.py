@@ -8,10 +8,10 @@ import base64
 import hashlib
 from dataclasses import dataclass
 
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PynamoDBException
 from pynamodb.expressions.condition import Condition
 
-from imgpro import clock, keys, storage
+from imgpro import clock, keys, quotas, storage
 from imgpro.errors import Conflict
 from imgpro.media import store
 from imgpro.media.records import FAILED, PROCESSING, READY, Media, NewMedia, SizeVariant, new_uid
@@ -20,12 +20,17 @@ from imgpro.models import META, MediaItem, media_pk, sort_key, team_pk
 # --- create ---------------------------------------------------------------------------
 
 
-def create(team_id: str, new: NewMedia) -> Media:
-    """Store the object, then its record and tag links in one transaction.
+def create(team_id: str, new: NewMedia, *, standing: quotas.Standing | None = None) -> Media:
+    """Store the object, then its record and tag links in one transaction, which also
+    counts the image and its bytes against the team's quota.
 
-    If the record cannot be written the object is deleted again, so a failure
-    leaves nothing behind and a retry starts clean.
+    QuotaExceeded before the S3 put when `standing` (the team as the caller read it;
+    read here if not given) already says the image does not fit, and from the
+    transaction when concurrent uploads filled the quota since. If the record cannot
+    be written the object is deleted again, so a failure leaves nothing behind, consumes
+    nothing, and a retry starts clean.
     """
+    usage = (standing or quotas.standing(team_id)).admission(len(new.data))
     item = _new_item(
         team_id,
         name=new.name,
@@ -38,7 +43,7 @@ def create(team_id: str, new: NewMedia) -> Media:
     _store_original(item, new.data, ext=new.ext, content_type=new.content_type)
     item.width, item.height = new.width, new.height
     try:
-        store.insert(item)
+        store.insert(item, usage=usage)
     except BaseException:
         storage.delete_object(item.object_key)
         raise
@@ -85,7 +90,7 @@ def _store_original(item: MediaItem, data: bytes, *, ext: str, content_type: str
         content_type=content_type,
         # S3 verifies the bytes against this, so a corrupted transfer fails loudly.
         checksum_sha256_b64=base64.b64encode(digest).decode(),
-        ephemeral=item.expires_at is not None,
+        expires_at=item.expires_at,
         private=private,
     )
     item.object_key = key
@@ -122,8 +127,16 @@ class StoredImage:
     height: int
 
 
-def create_pending(team_id: str, pending: PendingMedia) -> Media:
-    """A media record in `processing`, listed and fetchable at once, with no image yet."""
+def create_pending(
+    team_id: str, pending: PendingMedia, *, standing: quotas.Standing | None = None
+) -> Media:
+    """A media record in `processing`, listed and fetchable at once, with no image yet.
+
+    Reserves one image and the declared size of the team's quota, in the transaction
+    that writes the record (QuotaExceeded if they do not fit); `finish_pending` settles
+    the reservation to the stored size, `fail_pending` (or a delete) releases it.
+    """
+    usage = (standing or quotas.standing(team_id)).admission(pending.declared_size)
     item = _new_item(
         team_id,
         name=pending.name,
@@ -134,7 +147,7 @@ def create_pending(team_id: str, pending: PendingMedia) -> Media:
         ttl_seconds=pending.ttl_seconds,
     )
     item.declared_size = pending.declared_size
-    store.insert(item)
+    store.insert(item, usage=usage)
     return store.to_media(item)
 
 
@@ -148,19 +161,25 @@ def find_pending(uid: str) -> tuple[Media, int] | None:
 
 def finish_pending(uid: str, image: StoredImage) -> Media | None:
     """Store the processed image and make the media ready; None if the record is gone
-    (deleted, expired) or no longer pending, in which case nothing is stored."""
+    (deleted, expired) or no longer pending, in which case nothing is stored.
+
+    The team's reservation of the declared size becomes the stored size, in the same
+    transaction (the difference, which may be negative, is added: no limit applies).
+    """
 
     def finish(item: MediaItem, unchanged: Condition) -> Media:
+        declared = int(item.declared_size or 0)
         _store_original(item, image.data, ext=image.ext, content_type=image.content_type)
         item.status = READY
         item.name = image.name
         item.width, item.height = image.width, image.height
+        usage = quotas.settlement(item.team_id, declared=declared, stored=len(image.data))
         try:
-            item.save(condition=unchanged)
-        except PutError as error:
+            store.replace(item, condition=unchanged, usage=usage)
+        except BaseException as error:
             # Refused for another reason than a concurrent write: no record points at
             # the object, so take it back, as `create` does.
-            if not store.condition_failed(error):
+            if not (isinstance(error, PynamoDBException) and store.condition_failed(error)):
                 storage.delete_object(item.object_key)
             raise
         return store.to_media(item)
@@ -173,11 +192,18 @@ def finish_pending(uid: str, image: StoredImage) -> Media | None:
 
 
 def fail_pending(uid: str) -> None:
-    """Mark a pending upload failed (its bytes were not a usable image)."""
+    """Mark a pending upload failed (its bytes were not a usable image), and give back
+    the image and the bytes it reserved, in the same transaction."""
 
     def fail(item: MediaItem, unchanged: Condition) -> None:
+        nbytes, images = quotas.held(
+            item.status, filesize=item.filesize, declared_size=item.declared_size
+        )
         item.status = FAILED
-        item.save(condition=unchanged)
+        usage = quotas.release(
+            item.team_id, nbytes=nbytes, images=images, created_ms=int(item.created_ms)
+        )
+        store.replace(item, condition=unchanged, usage=usage)
 
     try:
         store.modify(lambda: _pending_item(uid), fail, conflict="The media kept changing")

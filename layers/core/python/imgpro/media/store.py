@@ -8,7 +8,10 @@ It owns the rules every use case relies on:
 - tag links match the tags of their item: they are written in the same transaction;
 - concurrent writers are serialized by an optimistic lock on `updated_ms`: `modify`
   reads, changes, writes on condition that the version read is still current, and
-  reads again when it is not.
+  reads again when it is not;
+- a write that stores or removes an image changes its team's quota counters
+  (`imgpro.quotas.Change`) in the same transaction: an upload over quota stores
+  nothing, and a delete gives its bytes back exactly once.
 
 The use-case modules (`creating`, `reading`, `listing`, `changing`) hold no DynamoDB
 details beyond the attributes they change.
@@ -19,12 +22,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from pynamodb.exceptions import PynamoDBException, UpdateError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from imgpro import clock
+from imgpro import clock, quotas
 from imgpro.errors import Conflict
 from imgpro.imaging.limits import VARIANT_SIZES
 from imgpro.media.records import Media, SizeVariant
@@ -33,6 +36,8 @@ from imgpro.validation import is_wellformed_uid, tag_key
 
 WRITE_RETRIES = 5
 """Reads and writes `modify` tries before answering Conflict."""
+TRANSACTION_ATTEMPTS = 8
+"""Times `_write` tries one transaction that conflicts with others on the team item."""
 _BATCH_GET = 100  # BatchGetItem's limit
 
 T = TypeVar("T")
@@ -139,12 +144,21 @@ def tag_link(item: MediaItem, tag: str) -> TagLink:
 # --- writing --------------------------------------------------------------------------
 
 
-def insert(item: MediaItem) -> None:
-    """Write a new item and its tag links in one transaction; fails if the uid is taken."""
-    with _transaction() as tx:
+def insert(item: MediaItem, *, usage: quotas.Change | None = None) -> None:
+    """Write a new item and its tag links in one transaction, with the `usage` it adds
+    to its team's counters; fails if the uid is taken, QuotaExceeded if over quota."""
+
+    def write(tx: TransactWrite) -> None:
         tx.save(item, condition=MediaItem.pk.does_not_exist())
         for tag in item.tags or ():
             tx.save(tag_link(item, tag))
+
+    _write(write, usage, at_ms=int(item.created_ms))
+
+
+def replace(item: MediaItem, *, condition: Condition, usage: quotas.Change | None) -> None:
+    """Save the whole item if `condition` holds, with `usage` in the same transaction."""
+    _write(lambda tx: tx.save(item, condition=condition), usage, at_ms=int(item.created_ms))
 
 
 def update_with_links(
@@ -164,11 +178,21 @@ def update_with_links(
 
 
 def delete_with_links(item: MediaItem, *, condition: Condition) -> None:
-    """Delete the item and every link of its tags in one transaction, if `condition` holds."""
-    with _transaction() as tx:
+    """Delete the item and every link of its tags in one transaction, if `condition` holds,
+    giving back to its team what the item held of the quota (`quotas.held`)."""
+    nbytes, images = quotas.held(
+        item.status, filesize=item.filesize, declared_size=item.declared_size
+    )
+
+    def write(tx: TransactWrite) -> None:
         tx.delete(item, condition=condition)
         for key in tag_keys(item.tags or ()):
             tx.delete(TagLink(item.pk, tag_sk(key)))
+
+    usage = quotas.release(
+        item.team_id, nbytes=nbytes, images=images, created_ms=int(item.created_ms)
+    )
+    _write(write, usage, at_ms=int(item.created_ms))
 
 
 def set_if_present(item: MediaItem, actions: Sequence[Action]) -> None:
@@ -226,6 +250,39 @@ def condition_failed(error: PynamoDBException) -> bool:
         return True
     reasons = getattr(error, "cancellation_reasons", None) or []
     return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
+
+
+def _write(
+    build: Callable[[TransactWrite], None], usage: quotas.Change | None, *, at_ms: int
+) -> None:
+    """One transaction: the items `build` adds, and the team's `usage` last.
+
+    When the team item's condition alone cancels it, `quotas.after_refusal` decides:
+    QuotaExceeded for an admission, a floored second form for a release. A conflict with
+    another transaction on the same items (a team's uploads all write its item) is
+    retried after a short wait: DynamoDB cancels rather than queues. Any other
+    cancellation (the media's own condition) is raised for the caller, as before.
+    """
+    for attempt in range(TRANSACTION_ATTEMPTS):
+        team_last = False
+        try:
+            with _transaction() as tx:
+                build(tx)
+                team_last = usage is not None and quotas.add_to(tx, usage, at_ms=at_ms)
+            return
+        except TransactWriteError as error:
+            reasons = error.cancellation_reasons or []
+            codes = [reason.code if reason is not None else None for reason in reasons]
+            refused = "ConditionalCheckFailed"
+            if team_last and usage is not None and codes and codes[-1] == refused:
+                if codes.count(refused) == 1:
+                    usage = quotas.after_refusal(usage, reasons[-1].raw_item, at_ms=at_ms)
+                    continue
+            elif "TransactionConflict" in codes and refused not in codes:
+                quotas.backoff(attempt)
+                continue
+            raise
+    raise Conflict("The team's usage kept changing under concurrent writes; retry the request")
 
 
 def _transaction() -> TransactWrite:

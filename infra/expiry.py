@@ -1,0 +1,113 @@
+"""The expiry worker: the table's stream, filtered to TTL deletions of media items, runs
+`functions/expire_media`, which deletes their bytes (imgpro.expiry, docs/ephemeral.md).
+
+Failures are retried by the event source mapping, one record at a time in the end
+(bisection plus the handler's `batchItemFailures`); a record that still fails after
+`STREAM_RETRY_ATTEMPTS` retries has its batch described in an encrypted dead-letter
+queue, and an alarm goes off on the first message. Another alarm watches the function's
+errors. The grants are the stack's (`ImgProStack._grant_expiry`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from imgpro.expiry_rules import (
+    STREAM_BATCH_SIZE,
+    STREAM_FILTER,
+    STREAM_RETRY_ATTEMPTS,
+    WORKER_FUNCTION,
+)
+from infra.functions import handler_function, pascal_case
+from infra.paths import FUNCTIONS_DIR
+
+# A batch is at most STREAM_BATCH_SIZE records, each a DeleteObjects, two small writes
+# and a CreateInvalidation: seconds, not minutes. No image is decoded: no Pillow either.
+_MEMORY_MB = 256
+_TIMEOUT = cdk.Duration.minutes(1)
+DEAD_LETTER_RETENTION = cdk.Duration.days(14)
+"""SQS's longest: an operator has two weeks to look at a failed batch."""
+_ALARM_PERIOD = cdk.Duration.minutes(5)
+
+
+class Expiry(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        table: dynamodb.ITable,
+        environment: Mapping[str, str],
+        core_layer: lambda_.ILayerVersion,
+        functions_dir: Path = FUNCTIONS_DIR,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = handler_function(
+            self,
+            pascal_case(WORKER_FUNCTION),
+            folder=functions_dir / WORKER_FUNCTION,
+            description="imgpro: delete the bytes of media that DynamoDB's TTL deleted",
+            memory_size=_MEMORY_MB,
+            timeout=_TIMEOUT,
+            layers=[core_layer],
+            environment=environment,
+        )
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=DEAD_LETTER_RETENTION,
+        )
+        self.function.add_event_source(
+            event_sources.DynamoEventSource(
+                table,
+                # From the oldest record the stream keeps (24 hours): a mapping created
+                # (or re-created) after items expired still cleans up after them.
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=STREAM_BATCH_SIZE,
+                # Only TTL deletions of media items: a user's delete (already cleaned up),
+                # tag links, rate windows and receipts never invoke the function.
+                filters=[lambda_.FilterCriteria.filter(STREAM_FILTER)],
+                report_batch_item_failures=True,
+                bisect_batch_on_error=True,
+                retry_attempts=STREAM_RETRY_ATTEMPTS,
+                on_failure=event_sources.SqsDlq(self.dead_letters),
+            )
+        )
+        self.dead_letter_alarm = cloudwatch.Alarm(
+            self,
+            "DeadLettersAlarm",
+            alarm_description=(
+                "Media expired but its bytes may still be stored: a stream batch failed "
+                "every retry. docs/ephemeral.md says what to do."
+            ),
+            metric=self.dead_letters.metric_approximate_number_of_messages_visible(
+                period=_ALARM_PERIOD, statistic="Maximum"
+            ),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.error_alarm = cloudwatch.Alarm(
+            self,
+            "ErrorsAlarm",
+            alarm_description=(
+                "The expiry worker failed a whole batch (it is retried; see its logs)."
+            ),
+            metric=self.function.metric_errors(period=_ALARM_PERIOD, statistic="Sum"),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
