@@ -12,7 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from imgpro import config, ratelimit
-from imgpro.routes import BINARY_MEDIA_TYPES, GATEWAY_BODY_TOO_LARGE, Route
+from imgpro.routes import BINARY_MEDIA_TYPES, Route
 from infra.functions import handler_function, pascal_case
 from infra.paths import FUNCTIONS_DIR
 
@@ -24,9 +24,13 @@ RATE_LIMIT_CONTEXT_KEY = "imgpro:rateLimit"
 # in proportion to memory, so image functions get both.
 _IMAGE_MEMORY_MB = 1024
 _DEFAULT_MEMORY_MB = 256
-# 29 s is API Gateway's integration timeout: running longer would only burn money.
-_IMAGE_TIMEOUT = cdk.Duration.seconds(29)
-_DEFAULT_TIMEOUT = cdk.Duration.seconds(10)
+# API Gateway's integration timeout is 29 s. Every function times out before it, so the
+# client gets the function's own outcome (its error path, or Lambda's timeout as a 502
+# through the Default5xx response), never the gateway's 504 while the function runs on
+# and perhaps commits an upload the client believes failed. Imports fetch for at most
+# 20 s of the 28 (imgpro.config IMPORT_DEADLINE_SECONDS, docs/import.md).
+IMAGE_TIMEOUT = cdk.Duration.seconds(28)
+DEFAULT_TIMEOUT = cdk.Duration.seconds(10)
 
 
 class Api(Construct):
@@ -70,7 +74,7 @@ class Api(Construct):
                 folder=functions_dir / route.function,
                 description=f"imgpro {route.method} {route.path}",
                 memory_size=_IMAGE_MEMORY_MB if route.decodes_images else _DEFAULT_MEMORY_MB,
-                timeout=_IMAGE_TIMEOUT if route.decodes_images else _DEFAULT_TIMEOUT,
+                timeout=IMAGE_TIMEOUT if route.decodes_images else DEFAULT_TIMEOUT,
                 layers=[core_layer, imaging_layer] if route.decodes_images else [core_layer],
                 environment=environment,
             )
@@ -125,17 +129,11 @@ def _add_gateway_responses(rest_api: apigateway.RestApi) -> None:
         response_headers=json_content,
         templates={"application/json": gateway_message % "internal_error"},
     )
-    # Two refusals share this response type: a body over API Gateway's 10 MB limit, and
-    # an event over Lambda's 6 MB synchronous payload limit, which API Gateway answers
-    # with 413 {"message": "Request Too Long"} before our code runs (a 4.5 MB binary
-    # upload is already over it once base64-encoded). Both mean "use the direct upload".
-    rest_api.add_gateway_response(
-        "RequestTooLarge",
-        type=apigateway.ResponseType.REQUEST_TOO_LARGE,
-        status_code="413",
-        response_headers=json_content,
-        templates=_error_template(GATEWAY_BODY_TOO_LARGE, "payload_too_large"),
-    )
+    # No REQUEST_TOO_LARGE response: AWS documents customizing the 413 REQUEST_TOO_LARGE
+    # gateway response as unsupported, and API Gateway answers its own 413s whatever is
+    # configured: `{"message": "Request Too Long"}` for an event over Lambda's 6 MB
+    # payload limit, plain text for a body over its 10 MB limit (imgpro.routes, README).
+    # Below those, the upload function's own JSON 413 names the direct upload.
     # A REST API answers an unknown path or method with this response (403 by default).
     rest_api.add_gateway_response(
         "NotFound",

@@ -3,13 +3,17 @@
 A viewer-request function (`cdn_function.js`) maps each viewer URL to the S3 key of the
 bytes to serve, size and format included. An origin group tries the bucket first and, when
 the key is not there yet, the resize function, which makes the variant, stores it and
-returns it: a variant that exists never invokes a function. Private media is under
-`/private/*`, which only a signed URL opens. The same file, run on viewer responses, adds
-`Vary: Accept` to variants. See docs/cdn.md.
+returns it: a variant that exists never invokes a function. Origin Shield (on by default,
+`imgpro:originShield`) funnels every edge's misses through one regional cache, so that
+concurrent first requests for a variant collapse into one render. Origin 404s (unknown
+or deleted ids) are cached for minutes, not CloudFront's default 10 seconds. Private media
+is under `/private/*`, which only a signed URL opens. The same file, run on viewer
+responses, adds `Vary: Accept` to variants. See docs/cdn.md.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -35,6 +39,19 @@ FAILOVER_STATUS_CODES = (403, 404)
 # CloudFront's default 30 s would cut off a slow first request the function still serves.
 _INIT_ALLOWANCE = cdk.Duration.seconds(10)
 
+ORIGIN_SHIELD_CONTEXT_KEY = "imgpro:originShield"
+"""`true` (default: in the stack's region), `false`, or the region to put it in."""
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
+NOT_FOUND_CACHE = cdk.Duration.minutes(5)
+"""How long an edge keeps an origin 404 (an id the table does not have, a deleted or
+private item's public URL): a scan or a popular deleted image costs one resize
+invocation per URL and 5 minutes, not one per 10 seconds. A visibility change
+invalidates the public side, so no 404 outlives a change to public."""
+FORBIDDEN_CACHE = cdk.Duration.seconds(0)
+"""An origin 403 only comes from a fault between CloudFront and the resize function (its
+origin access refused; the bucket's own 403 fails over): never kept, so a fix shows at
+once."""
+
 
 class Cdn(Construct):
     def __init__(
@@ -46,7 +63,10 @@ class Cdn(Construct):
         resize_url: lambda_.IFunctionUrl,
         resize_timeout: cdk.Duration,
         key_group: cloudfront.IKeyGroup,
+        origin_shield_region: str | None = None,
     ) -> None:
+        """`origin_shield_region`: the region of Origin Shield in front of both origins,
+        None for none (`origin_shield_region(scope)` reads it from the context)."""
         super().__init__(scope, construct_id)
         # What the local stack's delivery sends: a stored SVG is sanitized, and this CSP
         # and nosniff make sure that even a payload the sanitizer missed cannot run.
@@ -108,14 +128,23 @@ class Cdn(Construct):
             cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
             query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.none(),
         )
+        # Both origins behind the same Origin Shield: CloudFront collapses concurrent
+        # requests for one cache key at each layer, and with the shield every edge's miss
+        # reaches the origin through one regional cache, so a variant wanted everywhere at
+        # once is rendered once. Off, each regional edge cache may render it.
+        shield = {
+            "origin_shield_enabled": origin_shield_region is not None,
+            **({"origin_shield_region": origin_shield_region} if origin_shield_region else {}),
+        }
         media = origins.OriginGroup(
             # No origin path: the viewer function writes the full key path.
-            primary_origin=origins.S3BucketOrigin.with_origin_access_control(bucket),
+            primary_origin=origins.S3BucketOrigin.with_origin_access_control(bucket, **shield),
             fallback_origin=origins.FunctionUrlOrigin.with_origin_access_control(
                 resize_url,
                 read_timeout=cdk.Duration.seconds(
                     resize_timeout.to_seconds() + _INIT_ALLOWANCE.to_seconds()
                 ),
+                **shield,
             ),
             fallback_status_codes=list(FAILOVER_STATUS_CODES),
         )
@@ -128,6 +157,11 @@ class Cdn(Construct):
                 PRIVATE_PATH_PATTERN: self._media_behavior(media, trusted_key_groups=[key_group])
             },
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
+            # Only how long errors from the origin are kept; the answers stay the origin's.
+            error_responses=[
+                cloudfront.ErrorResponse(http_status=404, ttl=NOT_FOUND_CACHE),
+                cloudfront.ErrorResponse(http_status=403, ttl=FORBIDDEN_CACHE),
+            ],
         )
         _refuse_unserved_keys(bucket)
 
@@ -165,6 +199,23 @@ class Cdn(Construct):
     def base_url(self) -> str:
         """Base of every `src`; a deploy-time token, not a literal."""
         return cdn_base_url(self.distribution)
+
+
+def origin_shield_region(scope: Construct) -> str | None:
+    """The `imgpro:originShield` context value, checked at synth: the region to run Origin
+    Shield in (the stack's own by default), or None when it is `false`/`off`."""
+    raw = scope.node.try_get_context(ORIGIN_SHIELD_CONTEXT_KEY)
+    value = "true" if raw is None else str(raw).strip().lower()
+    if value in ("true", "on", ""):
+        return cdk.Stack.of(scope).region
+    if value in ("false", "off"):
+        return None
+    if _REGION.fullmatch(value):
+        return value
+    raise ValueError(
+        f"CDK context {ORIGIN_SHIELD_CONTEXT_KEY}: expected true, false or a region code "
+        f"such as us-east-1, got {raw!r}"
+    )
 
 
 def _refuse_unserved_keys(bucket: s3.IBucket) -> None:

@@ -66,6 +66,7 @@ def handler_function(
     timeout: cdk.Duration,
     layers: list[lambda_.ILayerVersion],
     environment: Mapping[str, str],
+    reserved_concurrent_executions: int | None = None,
 ) -> lambda_.Function:
     """The function running `<folder>/handler.py`'s `handler(event, context)`."""
     return lambda_.Function(
@@ -80,6 +81,7 @@ def handler_function(
         timeout=timeout,
         layers=layers,
         environment=dict(environment),
+        reserved_concurrent_executions=reserved_concurrent_executions,
     )
 
 

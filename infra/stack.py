@@ -11,16 +11,19 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from imgpro import config
+from imgpro.cdn import INVALIDATION_WORKER
 from imgpro.expiry_rules import WORKER_FUNCTION
 from imgpro.keys import INCOMING, ORIGINALS, VARIANTS
 from imgpro.models import receipt_pk, team_pk
 from imgpro.routes import ROUTES, WORKERS
 from infra.api import Api
-from infra.cdn import Cdn
+from infra.cdn import Cdn, origin_shield_region
 from infra.expiry import Expiry
 from infra.functions import distribution_environment, function_environment
+from infra.invalidation import Invalidation
 from infra.layers import Layers
-from infra.resize import RESIZE_FUNCTION, Resizer
+from infra.resize import RESIZE_FUNCTION, Resizer, reserved_concurrency
 from infra.resize import TIMEOUT as RESIZE_TIMEOUT
 from infra.signing import SigningKeys, key_parameter_name, public_key_pem
 from infra.storage import Storage, both_sides
@@ -35,16 +38,20 @@ _MOVES_MEDIA = ("update_media", "batch_update")
 _SIGNS_DIRECT_UPLOADS = ("upload_direct",)
 # Every route that answers with media JSON, whose `src` of private media is a signed URL.
 _SIGNS_URLS = tuple(route.function for route in ROUTES if route.function != "service_info")
-# Deleting media or making it private must drop what the edge caches hold of it.
+# Deleting media or changing its visibility must drop what the edge caches hold of it:
+# these queue the invalidation, which only the invalidation worker sends.
 _INVALIDATES_CACHE = _DELETES_MEDIA + _MOVES_MEDIA
 
 
 class ImgProStack(cdk.Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        # Read first: a missing signing key stops synth before anything is built.
+        # Read first: a missing signing key or a malformed option stops synth before
+        # anything is built.
         signing_key_parameter = key_parameter_name(self)
         signing_public_key = public_key_pem(self)
+        shield_region = origin_shield_region(self)
+        resize_concurrency = reserved_concurrency(self)
         removal_policy = cdk.RemovalPolicy.DESTROY if _is_dev(self) else cdk.RemovalPolicy.RETAIN
         self.storage = Storage(self, "Storage", removal_policy=removal_policy)
         self.signing = SigningKeys(
@@ -68,6 +75,7 @@ class ImgProStack(cdk.Stack):
             environment=environment,
             core_layer=self.layers.core,
             imaging_layer=self.layers.imaging,
+            reserved_concurrency=resize_concurrency,
         )
         self.cdn = Cdn(
             self,
@@ -76,8 +84,17 @@ class ImgProStack(cdk.Stack):
             resize_url=self.resizer.function_url,
             resize_timeout=RESIZE_TIMEOUT,
             key_group=self.signing.key_group,
+            origin_shield_region=shield_region,
         )
         environment = {**environment, **distribution_environment(self.cdn.distribution)}
+        self.invalidation = Invalidation(
+            self, "Invalidation", environment=environment, core_layer=self.layers.core
+        )
+        # Every function after this point may queue invalidations (only some are allowed).
+        environment = {
+            **environment,
+            config.INVALIDATION_QUEUE_URL: self.invalidation.queue.queue_url,
+        }
         self.api = Api(
             self,
             "Api",
@@ -112,6 +129,12 @@ class ImgProStack(cdk.Stack):
         cdk.CfnOutput(self, "DistributionId", value=self.cdn.distribution.distribution_id)
         # Where batches of expired media that failed every retry are described.
         cdk.CfnOutput(self, "ExpiryDeadLetterQueueUrl", value=self.expiry.dead_letters.queue_url)
+        # Where invalidations CloudFront refused every time wait for a redrive.
+        cdk.CfnOutput(
+            self,
+            "InvalidationDeadLetterQueueUrl",
+            value=self.invalidation.dead_letters.queue_url,
+        )
 
     @property
     def functions(self) -> dict[str, lambda_.Function]:
@@ -121,6 +144,7 @@ class ImgProStack(cdk.Stack):
             **self.workers.functions,
             RESIZE_FUNCTION: self.resizer.function,
             WORKER_FUNCTION: self.expiry.function,
+            INVALIDATION_WORKER: self.invalidation.function,
         }
 
     def _grant_least_privilege(self) -> None:
@@ -129,13 +153,18 @@ class ImgProStack(cdk.Stack):
             table.grant_read_write_data(function)
         for name, function in self.api.functions.items():
             if name in _WRITES_ORIGINALS:
-                # Private media is stored on its side from the start.
+                # Private media is stored on its side from the start. PutObject carries
+                # the lifecycle tags (imgpro.storage.put_original), and a create whose
+                # record fails to write deletes its object again, so a failure leaves no
+                # orphan (imgpro.media.create). Nothing is read or listed: no grant_read,
+                # which would add bucket-wide s3:List*.
                 for pattern in both_sides(ORIGINALS):
-                    bucket.grant_put(function, pattern)
-                    # A create whose record fails to write deletes its object again, so
-                    # a failure leaves no orphan (imgpro.media.create).
-                    bucket.grant_delete(function, pattern)
-                bucket.grant_read(function, f"{ORIGINALS}*")
+                    _grant_objects(
+                        bucket,
+                        function,
+                        actions=["s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"],
+                        pattern=pattern,
+                    )
             if name in _DELETES_MEDIA:
                 # Deleting media deletes its original and every variant on both sides (a
                 # visibility move cut short leaves a copy on the other one); variants are
@@ -156,7 +185,7 @@ class ImgProStack(cdk.Stack):
             if name in _SIGNS_URLS:
                 self._grant_signing_key(function)
             if name in _INVALIDATES_CACHE:
-                self.cdn.distribution.grant_create_invalidation(function)
+                self._grant_queue_invalidations(function)
         for worker in WORKERS:
             function = self.workers.functions[worker.function]
             uploads = f"{worker.s3_prefix}*"
@@ -170,6 +199,7 @@ class ImgProStack(cdk.Stack):
                 bucket.grant_delete(function, pattern)
         self._grant_resize()
         self._grant_expiry()
+        self._grant_invalidation()
 
     def _grant_visibility_moves(self, function: lambda_.IFunction) -> None:
         """Making media public or private copies its original and variants to the other
@@ -218,14 +248,14 @@ class ImgProStack(cdk.Stack):
 
     def _grant_expiry(self) -> None:
         """The expiry worker deletes an expired item's objects by key (no listing, no
-        reading), invalidates them, and writes two items: its receipt, and the team's
-        usage counter it releases the bytes from (imgpro.expiry). The stream and the
-        dead-letter queue are the event source mapping's own grants."""
+        reading), queues their invalidation, and writes two items: its receipt, and the
+        team's usage counter it releases the bytes from (imgpro.expiry). The stream and
+        the dead-letter queue are the event source mapping's own grants."""
         function = self.expiry.function
         bucket, table = self.storage.bucket, self.storage.table
         for pattern in (*both_sides(ORIGINALS), *both_sides(VARIANTS), f"{INCOMING}*"):
             _grant_objects(bucket, function, actions=["s3:DeleteObject"], pattern=pattern)
-        self.cdn.distribution.grant_create_invalidation(function)
+        self._grant_queue_invalidations(function)
         for actions, key_pattern in (
             (["dynamodb:PutItem", "dynamodb:DeleteItem"], receipt_pk("*")),
             (["dynamodb:GetItem", "dynamodb:UpdateItem"], team_pk("*")),
@@ -237,6 +267,20 @@ class ImgProStack(cdk.Stack):
                 resource_arns=[table.table_arn],
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [key_pattern]}},
             )
+
+    def _grant_queue_invalidations(self, function: lambda_.IFunction) -> None:
+        """Put messages on the invalidation queue, and nothing else: not the distribution
+        (only the worker invalidates), and not the queue's other actions."""
+        iam.Grant.add_to_principal(
+            grantee=function,
+            actions=["sqs:SendMessage"],
+            resource_arns=[self.invalidation.queue.queue_arn],
+        )
+
+    def _grant_invalidation(self) -> None:
+        """The invalidation worker creates invalidations of this distribution, and reads
+        and deletes messages of its queue (the event source mapping's own grant)."""
+        self.cdn.distribution.grant_create_invalidation(self.invalidation.function)
 
     def _grant_signing_key(self, function: lambda_.IFunction) -> None:
         """Read the private key that signs URLs of private media: that one parameter."""

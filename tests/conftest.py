@@ -6,8 +6,14 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from imgpro import config
+
+# Timing is noisy on shared 2-core machines: a property test is about what it finds, never
+# how long one example took, so Hypothesis's per-example deadline is off for every test.
+settings.register_profile("imgpro", deadline=None)
+settings.load_profile("imgpro")
 
 TABLE = "imgpro-test"
 BUCKET = "imgpro-test"

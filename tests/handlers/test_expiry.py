@@ -105,7 +105,12 @@ def invalidated(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     from imgpro import cdn
 
     calls: list[list[str]] = []
-    monkeypatch.setattr(cdn, "invalidate", lambda uids: calls.append(list(uids)))
+
+    def queue(media, *, reason: str) -> bool:
+        calls.append([item.uid for item in media])
+        return True
+
+    monkeypatch.setattr(cdn, "invalidate", queue)
     return calls
 
 
@@ -381,3 +386,56 @@ def test_the_ttl_emulator_and_the_worker_make_expired_media_disappear(
         ExpressionAttributeValues={":pk": {"S": f"MEDIA#{uid}"}},
     )["Items"]
     assert items == []  # tag links went with it
+
+
+# --- the CDN: the same queue as the API's -------------------------------------------------
+
+
+def test_the_worker_queues_the_invalidation_as_a_delete_does(
+    ephemeral, clock, invalidation_queue
+) -> None:
+    from imgpro import keys
+
+    uid = ephemeral["id"]
+    clock.set(ephemeral["expires_at"] + 3600)
+    assert expire(ttl_removal(ttl_deletes(uid), "111000000000000000021")) == {
+        "batchItemFailures": []
+    }
+    (message,) = invalidation_queue.take()
+    assert message.json["reason"] == "expiry"
+    assert message.json["media"] == [uid]
+    assert message.json["paths"] == keys.cdn_paths(uid, "jpg", private=False)
+
+
+def test_expired_private_media_queues_nothing(api, clock, usage, invalidation_queue) -> None:
+    clock.set(NOW)
+    secret = api.upload("acme", public="0", ttl="5m").json()
+    assert expire(ttl_removal(ttl_deletes(secret["id"]), "111000000000000000022")) == {
+        "batchItemFailures": []
+    }
+    assert invalidation_queue.take() == []
+
+
+def test_an_invalidation_the_queue_refused_fails_the_record_which_is_retried(
+    ephemeral, clock, invalidation_queue, monkeypatch
+) -> None:
+    # The worker, unlike the API, can wait: its record is retried whole (each step is
+    # safe to repeat), so the invalidation is queued once SQS answers again.
+    from imgpro import cdn
+
+    uid = ephemeral["id"]
+    record = ttl_removal(ttl_deletes(uid), "111000000000000000023")
+    working = cdn._sqs
+
+    class Unreachable:
+        def send_message(self, **kwargs: Any) -> None:
+            raise RuntimeError("SQS cannot be reached")
+
+    monkeypatch.setattr(cdn, "_sqs", Unreachable)
+    with pytest.raises(BatchProcessingError, match="All records failed"):
+        expire(record)
+    assert objects_of(uid) == set()
+    monkeypatch.setattr(cdn, "_sqs", working)
+    assert expire(copy.deepcopy(record)) == {"batchItemFailures": []}
+    (message,) = invalidation_queue.take()
+    assert message.json["media"] == [uid]

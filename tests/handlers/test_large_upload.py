@@ -92,7 +92,9 @@ def test_an_upload_larger_than_declared_ends_failed(api) -> None:
     assert api.get(f"/v1/media/{uid}", token="acme").json()["status"] == "failed"
 
 
-def test_a_repeated_event_changes_nothing(api) -> None:
+def test_a_repeated_event_changes_nothing(api, clock) -> None:
+    # The clock is frozen so the private `src` (its signature carries an expiry time) is
+    # the same in both answers.
     data = images.png()
     uid = _announce(api, len(data)).json()["id"]
     _land(uid, data)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -7,7 +8,7 @@ from aws_cdk.assertions import Match, Template
 
 from imgpro.imaging.formats import IMAGE_CSP
 from imgpro.keys import VIEWER_URL_HEADER
-from infra.cdn import VIEWER_FUNCTION_FILE
+from infra.cdn import ORIGIN_SHIELD_CONTEXT_KEY, VIEWER_FUNCTION_FILE
 from infra.resize import TIMEOUT as RESIZE_TIMEOUT
 from infra.stack import ImgProStack
 
@@ -275,6 +276,7 @@ def test_distribution_reaches_the_bucket_through_s3_origin_access_control(
                                 # No legacy origin access identity alongside OAC, and no
                                 # origin path: the viewer function writes the full key.
                                 "S3OriginConfig": {"OriginAccessIdentity": ""},
+                                "OriginShield": Match.any_value(),
                             }
                         ]
                     )
@@ -453,3 +455,63 @@ def test_cdn_base_url_output_is_the_distribution_domain_over_https(template: Tem
 def test_distribution_id_is_a_stack_output(template: Template) -> None:
     distribution = _only_logical_id(template, DISTRIBUTION)
     template.has_output("DistributionId", {"Value": {"Ref": distribution}})
+
+
+# --- one render per variant, cheap unknown ids -------------------------------------------
+
+
+def _origin_shields(template: Template) -> list[Any]:
+    return [origin.get("OriginShield") for origin in _distribution_config(template)["Origins"]]
+
+
+def test_both_origins_sit_behind_origin_shield_in_the_stack_region_by_default(
+    template: Template,
+) -> None:
+    # Every edge's miss goes through one regional cache, which collapses concurrent
+    # requests for a variant into one render.
+    assert (
+        _origin_shields(template)
+        == [{"Enabled": True, "OriginShieldRegion": {"Ref": "AWS::Region"}}] * 2
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("false", [{"Enabled": False}] * 2),
+        ("eu-central-1", [{"Enabled": True, "OriginShieldRegion": "eu-central-1"}] * 2),
+    ],
+)
+def test_origin_shield_is_chosen_by_context(
+    value: Any,
+    expected: list[Any],
+    synthesize: Callable[[dict[str, Any]], ImgProStack],
+    app_context: dict[str, Any],
+) -> None:
+    stack = synthesize({**app_context, ORIGIN_SHIELD_CONTEXT_KEY: value})
+    assert _origin_shields(Template.from_stack(stack)) == expected
+
+
+@pytest.mark.parametrize("value", ["maybe", "EU", "us-east"])
+def test_a_malformed_origin_shield_option_stops_synth(
+    value: str, synthesize: Callable[[dict[str, Any]], ImgProStack], app_context: dict[str, Any]
+) -> None:
+    with pytest.raises(ValueError, match=ORIGIN_SHIELD_CONTEXT_KEY):
+        synthesize({**app_context, ORIGIN_SHIELD_CONTEXT_KEY: value})
+
+
+def test_origin_404s_are_cached_for_minutes_and_403s_not_at_all(template: Template) -> None:
+    # An unknown or deleted id costs one resize invocation per URL and 5 minutes, not one
+    # per 10 seconds (CloudFront's default); only the caching changes, not the answers.
+    responses = _distribution_config(template)["CustomErrorResponses"]
+    assert sorted(responses, key=lambda r: r["ErrorCode"]) == [
+        {"ErrorCode": 403, "ErrorCachingMinTTL": 0},
+        {"ErrorCode": 404, "ErrorCachingMinTTL": 300},
+    ]
+
+
+def test_private_media_stays_out_of_edge_caches(template: Template) -> None:
+    # A minimum TTL of 0 lets CloudFront honour `Cache-Control: private`, so no edge keeps
+    # private bytes: invalidations need only the public paths (imgpro.cdn.edge_paths).
+    (policy,) = template.find_resources("AWS::CloudFront::CachePolicy").values()
+    assert policy["Properties"]["CachePolicyConfig"]["MinTTL"] == 0

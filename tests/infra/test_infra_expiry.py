@@ -88,8 +88,14 @@ def test_failures_are_retried_record_by_record_then_dead_lettered(
     }
 
 
-def test_nothing_else_reads_the_stream(template: Template) -> None:
-    template.resource_count_is("AWS::Lambda::EventSourceMapping", 1)
+def test_nothing_else_reads_the_stream(template: Template, ids: dict[str, str]) -> None:
+    mappings = template.find_resources("AWS::Lambda::EventSourceMapping").values()
+    readers = [
+        m["Properties"]["FunctionName"]
+        for m in mappings
+        if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [ids["table"], "StreamArn"]}
+    ]
+    assert readers == [{"Ref": ids["function"]}]
 
 
 def test_dead_letter_queue_is_encrypted_and_keeps_messages_14_days(
@@ -181,11 +187,15 @@ def test_worker_may_only_delete_media_objects_by_key(
     assert patterns == {"/o/*", "/v/*", "/private/o/*", "/private/v/*", "/incoming/*"}
 
 
-def test_worker_may_invalidate_the_distribution(
-    role_statements: Callable[[str], list[dict]],
+def test_worker_queues_invalidations_and_never_calls_cloudfront(
+    role_statements: Callable[[str], list[dict]], stack: ImgProStack
 ) -> None:
-    (statement,) = _by_service(role_statements(WORKER_FUNCTION), "cloudfront")
-    assert _actions(statement) == {"cloudfront:CreateInvalidation"}
+    # The same queue as the API's: one path to the edge, retried until CloudFront takes it.
+    queue = stack.get_logical_id(stack.invalidation.queue.node.default_child)
+    statements = role_statements(WORKER_FUNCTION)
+    assert _by_service(statements, "cloudfront") == []
+    on_queue = [s for s in statements if s["Resource"] == {"Fn::GetAtt": [queue, "Arn"]}]
+    assert [_actions(s) for s in on_queue] == [{"sqs:SendMessage"}]
 
 
 def test_worker_writes_only_receipts_and_team_counters(

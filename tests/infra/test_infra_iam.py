@@ -95,20 +95,24 @@ def _prefixes_with(statements: list[dict[str, Any]], action: str, bucket: str) -
 
 
 @pytest.mark.parametrize("name", UPLOADERS)
-def test_upload_functions_write_originals_on_both_sides_and_read_public_ones(
+def test_upload_functions_only_write_and_undo_originals_on_both_sides(
     name: str, role_statements: Statements, bucket_id: str
 ) -> None:
-    statements = _s3_statements(role_statements(name))
-    assert _prefixes_with(statements, "s3:PutObject", bucket_id) == {"o/*", "private/o/*"}
-    assert _prefixes_with(statements, "s3:GetObject*", bucket_id) == {"o/*"}
+    # PutObject with the lifecycle tags; DeleteObject to undo a create whose record
+    # failed. No read and no listing: nothing at bucket level (Bucket.grant_read would
+    # have added s3:List* on the whole bucket).
+    assert _object_access(role_statements(name), bucket_id) == {
+        side: {"s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"}
+        for side in ("o/*", "private/o/*")
+    }
 
 
 @pytest.mark.parametrize("name", UPLOADERS)
-def test_upload_functions_can_delete_only_originals_to_undo_a_failed_create(
-    name: str, role_statements: Statements, bucket_id: str
+def test_upload_functions_cannot_list_or_read_the_bucket(
+    name: str, role_statements: Statements
 ) -> None:
-    statements = _s3_statements(role_statements(name))
-    assert _prefixes_with(statements, "s3:DeleteObject*", bucket_id) == {"o/*", "private/o/*"}
+    actions = _actions(role_statements(name))
+    assert not any(a.startswith(("s3:List", "s3:Get")) for a in actions)
 
 
 @pytest.mark.parametrize("name", DELETERS)
@@ -322,31 +326,26 @@ def test_other_functions_cannot_read_the_signing_key(
 
 
 @pytest.mark.parametrize("name", INVALIDATORS)
-def test_delete_and_move_functions_may_invalidate_this_distribution_only(
+def test_delete_and_move_functions_may_only_queue_invalidations(
     name: str, stack: ImgProStack, role_statements: Statements
 ) -> None:
-    distribution = stack.get_logical_id(stack.cdn.distribution.node.default_child)
-    (statement,) = [s for s in role_statements(name) if "cloudfront:" in str(s["Action"])]
-    assert statement["Action"] == "cloudfront:CreateInvalidation"
-    assert statement["Resource"] == {
-        "Fn::Join": [
-            "",
-            [
-                "arn:",
-                {"Ref": "AWS::Partition"},
-                ":cloudfront::",
-                {"Ref": "AWS::AccountId"},
-                ":distribution/",
-                {"Ref": distribution},
-            ],
-        ]
-    }
+    queue = stack.get_logical_id(stack.invalidation.queue.node.default_child)
+    sqs = [s for s in role_statements(name) if "sqs:" in str(s["Action"])]
+    assert [(s["Action"], s["Resource"]) for s in sqs] == [
+        ("sqs:SendMessage", {"Fn::GetAtt": [queue, "Arn"]})
+    ]
 
 
 @pytest.mark.parametrize("name", [n for n in ALL_FUNCTIONS if n not in INVALIDATORS])
-def test_other_functions_cannot_touch_the_distribution(
+def test_other_functions_cannot_queue_invalidations(name: str, role_statements: Statements) -> None:
+    assert not any(a.startswith("sqs:") for a in _actions(role_statements(name)))
+
+
+@pytest.mark.parametrize("name", ALL_FUNCTIONS)
+def test_no_route_worker_or_resize_function_touches_the_distribution(
     name: str, role_statements: Statements
 ) -> None:
+    # Only the invalidation worker does (test_infra_invalidation).
     assert not any(a.startswith("cloudfront:") for a in _actions(role_statements(name)))
 
 

@@ -7,7 +7,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from imgpro import config
-from infra.resize import RESIZE_FUNCTION
+from infra.resize import RESERVED_CONCURRENCY_CONTEXT_KEY, RESIZE_FUNCTION
 from infra.stack import ImgProStack
 
 pytestmark = pytest.mark.infra
@@ -42,10 +42,41 @@ def test_resize_environment_is_the_routes_environment_without_the_distribution(
 ) -> None:
     # The distribution is created from the resize function's URL, so naming the
     # distribution in the function would be a dependency cycle CloudFormation refuses.
-    # Rate limits are for routes: the resize function authenticates no token.
+    # Rate limits are for routes: the resize function authenticates no token; and it
+    # invalidates nothing.
     routes = dict(function_properties("get_media")["Environment"]["Variables"])
     del routes[config.CDN_BASE_URL], routes[config.DISTRIBUTION_ID], routes[config.RATE_LIMIT]
+    del routes[config.INVALIDATION_QUEUE_URL]
     assert function_properties(RESIZE_FUNCTION)["Environment"]["Variables"] == routes
+
+
+def test_resize_reserves_no_concurrency_by_default(function_properties: Properties) -> None:
+    # Reserving takes from the account's unreserved pool: only an operator's choice.
+    assert "ReservedConcurrentExecutions" not in function_properties(RESIZE_FUNCTION)
+
+
+def test_resize_reserved_concurrency_comes_from_the_context(
+    synthesize: Callable[[dict[str, Any]], ImgProStack], app_context: dict[str, Any]
+) -> None:
+    stack = synthesize({**app_context, RESERVED_CONCURRENCY_CONTEXT_KEY: "25"})
+    resize = stack.get_logical_id(stack.resizer.function.node.default_child)
+    functions = Template.from_stack(stack).find_resources("AWS::Lambda::Function")
+    reserved = {
+        logical_id: function["Properties"]["ReservedConcurrentExecutions"]
+        for logical_id, function in functions.items()
+        if "ReservedConcurrentExecutions" in function["Properties"]
+    }
+    assert reserved == {resize: 25}  # and no other function's
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many", 1.5])
+def test_a_malformed_reserved_concurrency_stops_synth(
+    value: Any,
+    synthesize: Callable[[dict[str, Any]], ImgProStack],
+    app_context: dict[str, Any],
+) -> None:
+    with pytest.raises(ValueError, match=RESERVED_CONCURRENCY_CONTEXT_KEY):
+        synthesize({**app_context, RESERVED_CONCURRENCY_CONTEXT_KEY: value})
 
 
 def test_resize_function_url_requires_iam_signatures(

@@ -77,3 +77,36 @@ def test_svg_has_no_variants() -> None:
     assert keys.variant_formats("svg") == ()
     path = keys.cdn_key_path(uid=UID, ext="svg", private=False, size="m", accepts_webp=True)
     assert path == f"/o/{UID}.svg"
+
+
+# --- what an invalidation names -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("ext", "count"), [("jpg", 12), ("png", 12), ("gif", 12), ("webp", 7)])
+def test_cdn_paths_of_a_raster_item_are_its_viewer_path_original_and_every_variant(
+    ext: str, count: int
+) -> None:
+    for private in (False, True):
+        side = "/private" if private else ""
+        paths = keys.cdn_paths(UID, ext, private=private)
+        assert len(paths) == len(set(paths)) == count
+        assert paths[:2] == [f"{side}/{UID}.{ext}", f"{side}/o/{UID}.{ext}"]
+        assert not any("*" in path for path in paths)  # exact paths only
+
+
+def test_cdn_paths_of_svg_and_of_media_never_processed() -> None:
+    assert keys.cdn_paths(UID, "svg", private=False) == [f"/{UID}.svg", f"/o/{UID}.svg"]
+    assert keys.cdn_paths(UID, None, private=False) == []
+
+
+@pytest.mark.parametrize("ext", keys.EXTENSIONS)
+def test_cdn_paths_hold_every_cache_key_a_viewer_url_maps_to(ext: str) -> None:
+    """The cache key is the rewritten path: every size (or none) and both Accept answers
+    of both sides land on a path the invalidation names."""
+    for private, size, accepts_webp in itertools.product(
+        (False, True), (None, *keys.SIZES), (False, True)
+    ):
+        key_path = keys.cdn_key_path(
+            uid=UID, ext=ext, private=private, size=size, accepts_webp=accepts_webp
+        )
+        assert key_path in keys.cdn_paths(UID, ext, private=private)

@@ -50,3 +50,4 @@ def reset() -> None:
     idempotency._idempotent_runner.cache_clear()
     signing.reset()
     cdn._cloudfront.cache_clear()
+    cdn._sqs.cache_clear()

@@ -22,9 +22,13 @@ CDN_BASE_URL = "IMGPRO_CDN_BASE_URL"
 SHARE_BASE_URL = "IMGPRO_SHARE_BASE_URL"
 MAX_DIRECT_UPLOAD_BYTES = "IMGPRO_MAX_DIRECT_UPLOAD_BYTES"
 IDEMPOTENCY_TTL_SECONDS = "IMGPRO_IDEMPOTENCY_TTL_SECONDS"
-# CloudFront: invalidations when media goes private or is deleted (unset locally,
-# where nothing caches), and signed URLs for private media.
+# CloudFront: invalidations when public media is deleted or changes visibility (unset
+# locally, where nothing caches), and signed URLs for private media.
 DISTRIBUTION_ID = "IMGPRO_DISTRIBUTION_ID"
+"""The distribution the invalidation worker invalidates (imgpro.invalidation)."""
+INVALIDATION_QUEUE_URL = "IMGPRO_INVALIDATION_QUEUE_URL"
+"""The SQS queue the API and the expiry worker put CDN invalidations on (imgpro.cdn);
+unset on the local stack, where nothing caches."""
 SIGNING_KEY_ID = "IMGPRO_SIGNING_KEY_ID"
 """The CloudFront public key's id: the `Key-Pair-Id` of every signed URL."""
 SIGNING_KEY_PARAMETER = "IMGPRO_SIGNING_KEY_PARAMETER"
@@ -67,6 +71,7 @@ class Settings:
     max_direct_upload_bytes: int
     idempotency_ttl_seconds: int
     distribution_id: str | None = None
+    invalidation_queue_url: str | None = None
     signing_key_id: str | None = None
     signing_key_parameter: str | None = None
     signing_private_key: str | None = None
@@ -92,6 +97,7 @@ class Settings:
             ),
             idempotency_ttl_seconds=_integer(env, IDEMPOTENCY_TTL_SECONDS, 24 * 3600),
             distribution_id=env.get(DISTRIBUTION_ID) or None,
+            invalidation_queue_url=(env.get(INVALIDATION_QUEUE_URL) or "").strip() or None,
             signing_key_id=env.get(SIGNING_KEY_ID) or None,
             signing_key_parameter=env.get(SIGNING_KEY_PARAMETER) or None,
             signing_private_key=env.get(SIGNING_PRIVATE_KEY) or None,

@@ -1,10 +1,12 @@
 """Serving image bytes: the CDN's two halves, in the same code for AWS and the local stack.
 
 - `from_origin(key_path)` is what the resize function answers when CloudFront falls
-  over to it because S3 has no object at that key: for a variant, it makes it from
-  the original (one decode, one resample), stores it where S3 will have it next time,
-  records it on the media item (so `sizes` shows it), and returns it. A body too big
-  for a Lambda response (`MAX_INLINE_BODY_BYTES`) is answered with a redirect to the
+  over to it because S3 has no object at that key. It reads the media item first, and
+  answers 404 for an unknown, deleted or unservable URL from that read alone (no S3
+  request, no decode; CloudFront keeps the 404 for minutes). For a variant, it makes it
+  from the original (one decode, one resample), stores it where S3 will have it next
+  time, records it on the media item (so `sizes` shows it), and returns it. A body too
+  big for a Lambda response (`MAX_INLINE_BODY_BYTES`) is answered with a redirect to the
   viewer's own URL instead, which the stored object then serves.
 - `deliver(path, query, headers)` is the viewer side, for the local stack only:
   what the CloudFront Functions (infra/cdn_function.js) and the behaviors do in
@@ -249,14 +251,17 @@ def _from_origin(key_path: str) -> Delivery:
         return _NOT_FOUND
     if match["uid"] and match["ext"] != found.ext:
         return _NOT_FOUND
+    # Every refusal the item alone decides comes before the S3 read: an unknown, deleted
+    # or unservable URL costs one GetItem and no object request.
+    serves_original = bool(match["uid"]) or not keys.variant_formats(found.ext)
+    fmt = match["fmt"]
+    if not serves_original and fmt not in keys.variant_formats(found.ext):
+        return _NOT_FOUND
     original = storage.get_object(found.object_key, denied_means_missing=True)
     if original is None:
         return _NOT_FOUND
-    if match["uid"] or not keys.variant_formats(found.ext):
+    if serves_original:
         return _image(original.body, original.content_type, private=private, etag=original.etag)
-    fmt = match["fmt"]
-    if fmt not in keys.variant_formats(found.ext):
-        return _NOT_FOUND
     return _make_variant(found, original.body, match["size"], fmt, private=private)
 
 

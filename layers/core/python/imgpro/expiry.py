@@ -13,7 +13,8 @@ through, and `expire_record` checks again), this worker:
    `quotas.release_storage`, once per media item: an `ExpiryReceipt` written on
    condition that none exists guards the release, so a record delivered again (Lambda
    retries a batch from its first failed record) finds the receipt and releases nothing;
-3. invalidates the CDN (`cdn.invalidate`), as a user's delete does.
+3. queues the CDN's invalidation of public media (`cdn.invalidate`), as a user's delete
+   does; if the queue refuses it, the record fails and is retried whole.
 
 Each step is safe to repeat, so a record that fails part-way is retried whole. Records
 fail alone: the handler answers `batchItemFailures` with their sequence numbers, and
@@ -57,6 +58,8 @@ class ExpiredMedia:
     ext: str | None
     nbytes: int
     """What it held of its team's stored bytes."""
+    is_public: bool = False
+    """Whether the edge may hold its bytes (imgpro.cdn.edge_paths)."""
 
 
 def handle_stream_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -104,14 +107,25 @@ def expired_media(old_image: dict[str, Any]) -> ExpiredMedia | None:
         return None
     item = MediaItem.from_raw_data(old_image)
     nbytes, _ = quotas.held(item.status, filesize=item.filesize, declared_size=item.declared_size)
-    return ExpiredMedia(uid=item.uid, team_id=item.team_id, ext=item.ext, nbytes=nbytes)
+    return ExpiredMedia(
+        uid=item.uid,
+        team_id=item.team_id,
+        ext=item.ext,
+        nbytes=nbytes,
+        is_public=bool(item.is_public),
+    )
 
 
 def clean_up(expired: ExpiredMedia) -> None:
-    """Delete the bytes, give them back to the team's quota (once), drop them from the CDN."""
+    """Delete the bytes, give them back to the team's quota (once), drop them from the CDN.
+
+    The invalidation goes through the same queue as the API's (one message, retried
+    until CloudFront takes it). Unlike the API, which must answer, the worker can wait:
+    a message the queue did not take fails the record, which is retried whole."""
     storage.delete_objects(keys.media_object_keys(expired.uid, expired.ext))
     release_once(expired)
-    cdn.invalidate([expired.uid])
+    if expired.is_public and not cdn.invalidate([expired], reason="expiry"):
+        raise RuntimeError(f"expired media {expired.uid}: its CDN invalidation was not queued")
 
 
 def release_once(expired: ExpiredMedia) -> bool:

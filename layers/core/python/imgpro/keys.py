@@ -118,6 +118,26 @@ def cdn_key_path(*, uid: str, ext: str, private: bool, size: str | None, accepts
     return f"/{variant_key(uid, size, fmt, private=private)}"
 
 
+def cdn_paths(uid: str, ext: str | None, *, private: bool) -> list[str]:
+    """Every path CloudFront can hold an answer for one media item under, on one side,
+    as exact invalidation paths (no wildcard): the viewer path, which every size shares
+    (the query is in no path and no cache key), and each key path the viewer function
+    rewrites it to, which is the cache key: the original, and every size in every format
+    variants are made in. CloudFront's guide asks for both forms when a viewer function
+    changes the URI.
+
+    12 paths for JPEG, PNG and GIF (5 sizes x 2 formats), 7 for WebP, 2 for SVG; none for
+    media never processed (no extension yet, and nothing was ever served)."""
+    if ext is None:
+        return []
+    formats = dict.fromkeys(variant_formats(ext))  # WebP originals: one format, not two
+    return [
+        viewer_path(uid, ext, private=private),
+        f"/{original_key(uid, ext, private=private)}",
+        *(f"/{variant_key(uid, size, fmt, private=private)}" for size in SIZES for fmt in formats),
+    ]
+
+
 VIEWER_URL_HEADER = "x-imgpro-viewer-url"
 """The path and query a viewer asked for, which the viewer-request function forwards to the
 origin in this header (the origin sees only the rewritten key path); infra/cdn.py forwards

@@ -18,10 +18,16 @@ GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
 """API Gateway's hard payload limit (10 MB, counted in MiB)."""
 LAMBDA_MAX_EVENT_BYTES = 6 * 1024 * 1024
 """A synchronous Lambda invocation's payload limit; API Gateway answers 413 above it."""
-GATEWAY_BODY_TOO_LARGE = (
-    "The request body is too large for POST /v1/upload; upload files this big with "
-    "POST /v1/upload/direct, which returns a presigned URL to send the file to"
-)
+
+# API Gateway answers both of its own 413s before any function runs, and AWS documents
+# customizing the REQUEST_TOO_LARGE gateway response as unsupported: these are AWS's
+# bodies, as observed (not documented), which the local stack answers too. Below them the
+# upload function's own JSON 413 (`payload_too_large`) names POST /v1/upload/direct.
+EVENT_TOO_LARGE = ("application/json", b'{"message": "Request Too Long"}')
+"""Content type and body of API Gateway's 413 for an event over Lambda's 6 MB: a binary
+upload over about 4.7 MB once base64-encoded."""
+BODY_TOO_LARGE = ("text; charset=utf-8", b"HTTP content length exceeded 10485760 bytes.")
+"""Content type and body of API Gateway's 413 for a body over its 10 MB."""
 
 
 @dataclass(frozen=True)

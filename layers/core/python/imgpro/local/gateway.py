@@ -5,7 +5,8 @@ system would: `/cdn/...` goes to the CDN emulation, `/_local/clock` (local only)
 or moves the clock (`imgpro.local.clock_control`), everything else through route
 matching, the 10 MiB body limit, Lambda's 6 MiB event limit and the route's handler,
 with the gateway's own errors in the API's `{"error", "code"}` shape (as `infra/api.py`
-configures them).
+configures them), except the two 413s, which API Gateway answers in its own words
+whatever is configured (`imgpro.routes.BODY_TOO_LARGE`, `EVENT_TOO_LARGE`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from imgpro.local.events import (
 )
 from imgpro.local.lambdas import Functions
 from imgpro.routes import (
-    GATEWAY_BODY_TOO_LARGE,
+    BODY_TOO_LARGE,
+    EVENT_TOO_LARGE,
     GATEWAY_MAX_BODY_BYTES,
     LAMBDA_MAX_EVENT_BYTES,
     ROUTES,
@@ -71,8 +73,10 @@ def not_found() -> HttpResponse:
     return gateway_error(404, "Not found", "not_found")
 
 
-def payload_too_large() -> HttpResponse:
-    return gateway_error(413, GATEWAY_BODY_TOO_LARGE, "payload_too_large")
+def too_large(answer: tuple[str, bytes]) -> HttpResponse:
+    """One of API Gateway's own 413s (not customizable: imgpro.routes)."""
+    content_type, body = answer
+    return HttpResponse(status=413, headers=(("Content-Type", content_type),), body=body)
 
 
 def length_required() -> HttpResponse:
@@ -108,7 +112,7 @@ class Gateway:
 
     def dispatch(self, request: HttpRequest) -> HttpResponse:
         if len(request.body) > MAX_BODY_BYTES:
-            return payload_too_large()
+            return too_large(BODY_TOO_LARGE)
         raw_path, raw_query = split_target(request.target)
         if raw_path.startswith(CDN_PREFIX + "/"):
             return self._from_cdn(request, raw_path[len(CDN_PREFIX) :], raw_query)
@@ -132,10 +136,9 @@ class Gateway:
         )
         if len(json.dumps(event)) > MAX_EVENT_BYTES:
             # Lambda refuses a synchronous payload over 6 MiB, so API Gateway answers
-            # 413 without running the function: a 4.5 MB binary upload is already over
-            # once base64-encoded. The deployed API's REQUEST_TOO_LARGE response makes
-            # that 413 this JSON.
-            return payload_too_large()
+            # 413 without running the function: a 4.8 MB binary upload is already over
+            # once base64-encoded.
+            return too_large(EVENT_TOO_LARGE)
         try:
             return to_http_response(self.functions.invoke(match.route.function, event))
         except Exception:

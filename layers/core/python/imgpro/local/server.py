@@ -20,8 +20,9 @@ from imgpro.local.gateway import (
     Gateway,
     bad_request,
     length_required,
-    payload_too_large,
+    too_large,
 )
+from imgpro.routes import BODY_TOO_LARGE
 
 # A refused body is read and thrown away up to this size, so the client can finish
 # sending and read the 413 instead of a reset connection; beyond it the server hangs up.
@@ -86,7 +87,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         # Refuse an oversized body before the client sends it, instead of inviting it.
         length = self.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > MAX_BODY_BYTES:
-            self._send(payload_too_large(), close=True)
+            self._send(too_large(BODY_TOO_LARGE), close=True)
             return False
         return super().handle_expect_100()
 
@@ -122,7 +123,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length = int(raw_length)
         if length > MAX_BODY_BYTES:
             self._discard(length)
-            return payload_too_large()
+            return too_large(BODY_TOO_LARGE)
         body = self.rfile.read(length)
         if len(body) < length:
             raise ConnectionResetError("client closed the connection mid-body")

@@ -26,6 +26,51 @@ logger = logging.getLogger("imgpro")
 
 def update(uid: str, changes: Changes, *, team_id: str, loaded: MediaItem | None = None) -> Media:
     """Apply a PATCH to one of the team's media (`loaded`: the item if already read)."""
+    moved: list[MediaItem] = []
+    try:
+        return _update(uid, changes, team_id=team_id, loaded=loaded, moved=moved)
+    finally:
+        _forget_moved(moved)
+
+
+def update_many(ids: Sequence[str], changes: Changes, *, team_id: str) -> list[Media]:
+    """Apply one PATCH to each of the team's media among `ids`; others are skipped.
+
+    Every item's outcome is checked before anything is written, so a change that
+    would break one item's limits changes none. The CDN is told once for all of them.
+    """
+    items = store.load_many_owned(ids, team_id)
+    for item in items.values():
+        if len(_apply_tag_change(item, changes)) > MAX_TAGS:
+            raise ValidationFailed.field(
+                "tags", f"Media {item.uid} would have more than {MAX_TAGS} tags"
+            )
+    updated: list[Media] = []
+    moved: list[MediaItem] = []
+    try:
+        for uid in ids:
+            if uid not in items:
+                continue
+            try:
+                updated.append(
+                    _update(uid, changes, team_id=team_id, loaded=items[uid], moved=moved)
+                )
+            except NotFound:
+                continue  # deleted between the read and the write: as if never asked
+    finally:
+        # Even if a later item failed: the ones moved so far are on their new side.
+        _forget_moved(moved)
+    return updated
+
+
+def _update(
+    uid: str,
+    changes: Changes,
+    *,
+    team_id: str,
+    loaded: MediaItem | None,
+    moved: list[MediaItem],
+) -> Media:
     written = store.modify(
         lambda: store.load_owned(uid, team_id),
         lambda item, unchanged: _write_changes(item, changes, unchanged),
@@ -35,31 +80,8 @@ def update(uid: str, changes: Changes, *, team_id: str, loaded: MediaItem | None
     if written is None:
         raise NotFound()
     item, was_public = written
-    _apply_visibility(item, was_public)
+    _apply_visibility(item, was_public, moved)
     return store.to_media(item)
-
-
-def update_many(ids: Sequence[str], changes: Changes, *, team_id: str) -> list[Media]:
-    """Apply one PATCH to each of the team's media among `ids`; others are skipped.
-
-    Every item's outcome is checked before anything is written, so a change that
-    would break one item's limits changes none.
-    """
-    items = store.load_many_owned(ids, team_id)
-    for item in items.values():
-        if len(_apply_tag_change(item, changes)) > MAX_TAGS:
-            raise ValidationFailed.field(
-                "tags", f"Media {item.uid} would have more than {MAX_TAGS} tags"
-            )
-    updated: list[Media] = []
-    for uid in ids:
-        if uid not in items:
-            continue
-        try:
-            updated.append(update(uid, changes, team_id=team_id, loaded=items[uid]))
-        except NotFound:
-            continue  # deleted between the read and the write: as if never asked
-    return updated
 
 
 def _apply_tag_change(item: MediaItem, changes: Changes) -> list[str]:
@@ -112,19 +134,30 @@ def _write_changes(
     return item, was_public
 
 
-def _apply_visibility(item: MediaItem, was_public: bool) -> None:
+def _apply_visibility(item: MediaItem, was_public: bool, moved: list[MediaItem]) -> None:
     """After a visibility change: move the objects to the side CloudFront serves them
-    from, point the record at the moved original, and drop what the CDN cached."""
+    from, and point the record at the moved original. An item whose objects moved goes
+    on `moved`, for the caller to have the CDN forget (`_forget_moved`)."""
     if bool(item.is_public) == was_public or not item.object_key:
         return
-    from imgpro import cdn
-
-    moved = storage.move_media_objects(
+    new_key = storage.move_media_objects(
         item.uid, item.object_key, private=not item.is_public, expires_at=item.expires_at
     )
-    store.set_if_present(item, [MediaItem.object_key.set(moved)])
-    item.object_key = moved
-    cdn.invalidate([item.uid])
+    # From here the objects are on their new side: whatever happens next, what the edge
+    # holds of the old one must go.
+    moved.append(item)
+    store.set_if_present(item, [MediaItem.object_key.set(new_key)])
+    item.object_key = new_key
+
+
+def _forget_moved(moved: Sequence[MediaItem]) -> None:
+    """Media that left the public side must leave the edge (a year of cache); media that
+    joined it must not stay hidden behind a cached 404. One invalidation per request;
+    queueing never fails the change, which is made (imgpro.cdn)."""
+    from imgpro import cdn
+
+    if moved:
+        cdn.invalidate(moved, reason="visibility")
 
 
 # --- delete ---------------------------------------------------------------------------
@@ -176,7 +209,9 @@ def _delete_objects(items: Sequence[MediaItem]) -> None:
 
     The delete has happened once the records are gone, so a failure here must not
     turn it into an error the client would retry (and get a 404 for); the objects
-    are logged for the orphan sweeper instead.
+    are logged for the orphan sweeper instead. The CDN is told once for all the items,
+    whether or not every object went: only public media, as private bytes never reach
+    an edge cache (imgpro.cdn.edge_paths).
     """
     if not items:
         return
@@ -184,8 +219,10 @@ def _delete_objects(items: Sequence[MediaItem]) -> None:
 
     try:
         storage.delete_media_objects((item.uid, item.object_key) for item in items)
-        cdn.invalidate([item.uid for item in items])
     except Exception:
         logger.exception(
             "media deleted but its objects were not: %s", ", ".join(i.uid for i in items)
         )
+    public = [item for item in items if item.is_public]
+    if public:
+        cdn.invalidate(public, reason="delete")
