@@ -3,18 +3,26 @@
 Tokens follow Laravel Sanctum: `{id}|{secret}` or just `{secret}`. Only
 sha256(secret) is stored; the id, when given, must be the id of the token whose
 secret it is, so a right secret with a wrong id is refused.
+
+A revoked token is one whose item is gone (`imgpro token revoke`): the lookup is a
+strongly consistent read, so it stops working with the next request, not a moment later.
+A token that authenticates has its `last_used_ms` set, at most once a minute.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from dataclasses import dataclass
 
+from imgpro import clock
 from imgpro.errors import Forbidden, Unauthorized
 from imgpro.models import META, TokenItem, token_pk
+
+logger = logging.getLogger("imgpro")
 
 READ = "read"
 WRITE = "write"
@@ -24,6 +32,9 @@ ABILITIES = frozenset({ALL, READ, WRITE})
 _SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _SECRET_LENGTH = 40
 _BEARER = re.compile(r"^\s*Bearer\s+(\S+)\s*$", re.IGNORECASE)
+USE_RECORD_INTERVAL_MS = 60_000
+"""A token's `last_used_ms` is written at most this often: one UpdateItem a minute per
+token in use, not one a request."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,8 @@ def parse_authorization(header: str | None) -> PresentedToken | None:
 def authenticate(presented: PresentedToken) -> Caller:
     digest = hash_secret(presented.secret)
     try:
-        item = TokenItem.get(token_pk(digest), META)
+        # Strongly consistent: a token revoked a moment ago must not still work.
+        item = TokenItem.get(token_pk(digest), META, consistent_read=True)
     except TokenItem.DoesNotExist:
         raise Unauthorized() from None
     # The key lookup already matched the hash; the constant-time comparisons keep
@@ -95,8 +107,39 @@ def authenticate(presented: PresentedToken) -> Caller:
     )
     if not (same_secret and same_id):
         raise Unauthorized()
+    record_use(item)
     return Caller(
         team_id=item.team_id,
         token_id=int(item.token_id),
         abilities=frozenset(item.abilities),
     )
+
+
+def record_use(item: TokenItem) -> None:
+    """Set the token's `last_used_ms` to now, unless it was set less than a minute ago.
+
+    The item as just read says whether it is due, so most requests write nothing; the
+    condition keeps concurrent requests from each writing it, and keeps the update from
+    bringing back a token revoked meanwhile (an UpdateItem creates a missing item).
+    Bookkeeping only: a failure is logged, and the request goes on.
+    """
+    from pynamodb.exceptions import UpdateError
+
+    now = clock.now_ms()
+    last = item.last_used_ms
+    if last is not None and now - int(last) < USE_RECORD_INTERVAL_MS:
+        return
+    cutoff = now - USE_RECORD_INTERVAL_MS
+    try:
+        item.update(
+            actions=[TokenItem.last_used_ms.set(now)],
+            condition=TokenItem.pk.exists()
+            & (TokenItem.last_used_ms.does_not_exist() | (TokenItem.last_used_ms <= cutoff)),
+        )
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            logger.warning(
+                "could not record the use of token %s: %s",
+                int(item.token_id),
+                error.cause_response_code or error,
+            )

@@ -161,6 +161,14 @@ class TokenItem(Model):
     abilities = ListAttribute(of=UnicodeAttribute)
     name = UnicodeAttribute(default="")
     created_ms = NumberAttribute()
+    last_used_ms = NumberAttribute(null=True)
+    """When the token last authenticated, to the minute (imgpro.auth writes it at most
+    once a minute); absent until its first use."""
+
+
+def tokens_partition(team_id: str) -> str:
+    """gsi1pk of a team's tokens: `imgpro token list` and `revoke` query it."""
+    return f"{team_pk(team_id)}#TOKENS"
 
 
 class CounterItem(Model):
@@ -217,17 +225,31 @@ MODELS: tuple[type[Model], ...] = (
 )
 
 
-def bind(table_name: str, *, region: str | None = None, host: str | None = None) -> None:
+def bind(
+    table_name: str,
+    *,
+    region: str | None = None,
+    host: str | None = None,
+    credentials: tuple[str, str, str | None] | None = None,
+) -> None:
     """Point every model at the table, through one shared connection.
 
     PynamoDB caches a connection per model class, each with its own botocore
     client; building one per model would cost a cold start about half a second.
     The models share one table and key schema, so one connection serves them all.
+
+    `credentials` (access key id, secret key, session token) are for this connection
+    only; None: botocore's usual chain (a function's role). The `imgpro` operator
+    commands pass them: dummy ones for the local stack's moto endpoint.
     """
+    key_id, secret, session_token = credentials or (None, None, None)
     for model in MODELS:
         model.Meta.table_name = table_name
         model.Meta.region = region
         model.Meta.host = host
+        model.Meta.aws_access_key_id = key_id
+        model.Meta.aws_secret_access_key = secret
+        model.Meta.aws_session_token = session_token
         model._connection = None
     shared = MediaItem._get_connection()  # MediaItem's schema includes gsi1
     for model in MODELS:

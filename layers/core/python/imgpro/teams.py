@@ -1,4 +1,5 @@
-"""Teams and their tokens: what an operator creates (the local stack, and later the CLI)."""
+"""Teams and their tokens: what an operator creates, lists and revokes (the `imgpro`
+commands and the local stack's seed)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from dataclasses import dataclass
 
 from imgpro import clock
 from imgpro.auth import ABILITIES, hash_secret, new_secret
-from imgpro.models import META, CounterItem, TeamItem, TokenItem, team_pk, token_pk
+from imgpro.models import (
+    META,
+    CounterItem,
+    TeamItem,
+    TokenItem,
+    team_pk,
+    token_pk,
+    tokens_partition,
+)
 from imgpro.quotas import PLAN_LIMITS
 
 PLANS = tuple(PLAN_LIMITS)
@@ -37,6 +46,23 @@ class IssuedToken:
     def sanctum(self) -> str:
         """The `{id}|{secret}` form a client sends as its Bearer token."""
         return f"{self.token_id}|{self.secret}"
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What an operator may see of a stored token: never its secret, nor the hash."""
+
+    token_id: int
+    team_id: str
+    name: str
+    abilities: tuple[str, ...]
+    created_ms: int
+    last_used_ms: int | None
+    """When it last authenticated, to the minute (imgpro.auth); None: never."""
+
+
+class UnknownToken(LookupError):
+    """The team has no token of that id (never had one, or it was revoked)."""
 
 
 def validate_team_id(team_id: str) -> str:
@@ -142,11 +168,57 @@ def issue_token(
         team_id=team_id,
         abilities=list(granted),
         name=name,
-        gsi1pk=f"{team_pk(team_id)}#TOKENS",
-        gsi1sk=f"{token_id:010d}",
+        gsi1pk=tokens_partition(team_id),
+        gsi1sk=_token_sort_key(token_id),
         created_ms=clock.now_ms(),
     ).save(condition=TokenItem.pk.does_not_exist())
     return IssuedToken(token_id=token_id, team_id=team_id, abilities=granted, secret=secret)
+
+
+def list_tokens(team_id: str) -> list[TokenInfo]:
+    """The team's tokens, by id: one Query of gsi1 (a page at a time, as many as needed)."""
+    return [_token_info(item) for item in TokenItem.by_team.query(tokens_partition(team_id))]
+
+
+def revoke_token(team_id: str, token_id: int) -> TokenInfo:
+    """Delete the team's token `token_id`: the next request that presents it gets a 401
+    (imgpro.auth reads tokens with strong consistency). UnknownToken if the team has
+    no such token. The lookup by id is a Query of gsi1, which lags a write by a moment:
+    a token issued this very second may not be found yet."""
+    found = next(
+        iter(
+            TokenItem.by_team.query(
+                tokens_partition(team_id), TokenItem.gsi1sk == _token_sort_key(token_id)
+            )
+        ),
+        None,
+    )
+    if found is None:
+        raise UnknownToken(f"team {team_id} has no token {token_id}")
+    from pynamodb.exceptions import DeleteError
+
+    try:
+        found.delete(condition=TokenItem.team_id == team_id)
+    except DeleteError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        raise UnknownToken(f"team {team_id} has no token {token_id}") from None
+    return _token_info(found)
+
+
+def _token_sort_key(token_id: int) -> str:
+    return f"{token_id:010d}"
+
+
+def _token_info(item: TokenItem) -> TokenInfo:
+    return TokenInfo(
+        token_id=int(item.token_id),
+        team_id=item.team_id,
+        name=item.name or "",
+        abilities=tuple(item.abilities),
+        created_ms=int(item.created_ms),
+        last_used_ms=_optional_int(item.last_used_ms),
+    )
 
 
 def _next_token_id() -> int:
