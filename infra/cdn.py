@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 
 import aws_cdk as cdk
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_iam as iam
@@ -27,7 +28,9 @@ from constructs import Construct
 from imgpro.imaging.formats import IMAGE_CSP
 from imgpro.keys import ORIGINALS, PRIVATE, VARIANTS, VIEWER_URL_HEADER
 from infra.functions import cdn_base_url
-from infra.storage import both_sides
+from infra.nag import acknowledge
+from infra.options import OptionError, text
+from infra.storage import ACCESS_LOGS_OFF, CDN_LOG_PREFIX, both_sides
 
 VIEWER_FUNCTION_FILE = Path(__file__).with_name("cdn_function.js")
 # Viewer paths of private media start with the same `private/` as their keys.
@@ -42,6 +45,9 @@ _INIT_ALLOWANCE = cdk.Duration.seconds(10)
 ORIGIN_SHIELD_CONTEXT_KEY = "imgpro:originShield"
 """`true` (default: in the stack's region), `false`, or the region to put it in."""
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
+CDN_DOMAIN_CONTEXT_KEY = "imgpro:cdnDomain"
+CDN_CERTIFICATE_CONTEXT_KEY = "imgpro:cdnCertificateArn"
+_CERTIFICATE_ARN = re.compile(r"arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[A-Za-z0-9-]+")
 NOT_FOUND_CACHE = cdk.Duration.minutes(5)
 """How long an edge keeps an origin 404 (an id the table does not have, a deleted or
 private item's public URL): a scan or a popular deleted image costs one resize
@@ -64,6 +70,9 @@ class Cdn(Construct):
         resize_timeout: cdk.Duration,
         key_group: cloudfront.IKeyGroup,
         origin_shield_region: str | None = None,
+        log_bucket: s3.IBucket | None = None,
+        domain_name: str | None = None,
+        certificate: acm.ICertificate | None = None,
     ) -> None:
         """`origin_shield_region`: the region of Origin Shield in front of both origins,
         None for none (`origin_shield_region(scope)` reads it from the context)."""
@@ -162,8 +171,48 @@ class Cdn(Construct):
                 cloudfront.ErrorResponse(http_status=404, ttl=NOT_FOUND_CACHE),
                 cloudfront.ErrorResponse(http_status=403, ttl=FORBIDDEN_CACHE),
             ],
+            # Standard logs (`imgpro:accessLogs`): no cookies, they carry none of ours.
+            enable_logging=log_bucket is not None,
+            log_bucket=log_bucket,
+            log_file_prefix=CDN_LOG_PREFIX if log_bucket is not None else None,
+            domain_names=[domain_name] if domain_name else None,
+            certificate=certificate,
+            minimum_protocol_version=(
+                cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if certificate else None
+            ),
         )
         _refuse_unserved_keys(bucket)
+        self._domain_name = domain_name
+        self._acknowledge_findings(logged=log_bucket is not None, custom_domain=bool(certificate))
+
+    def _acknowledge_findings(self, *, logged: bool, custom_domain: bool) -> None:
+        if not logged:
+            acknowledge(
+                self.distribution,
+                "CFR3",
+                f"Standard logs turned off by the operator (-c {ACCESS_LOGS_OFF}).",
+            )
+        if not custom_domain:
+            acknowledge(
+                self.distribution,
+                "CFR4",
+                "On the default *.cloudfront.net certificate CloudFront fixes the security"
+                " policy at TLSv1 and no other can be chosen; with a custom domain"
+                " (imgpro:cdnDomain) the stack sets TLSv1.2_2021.",
+            )
+        acknowledge(
+            self.distribution,
+            "CFR1",
+            "A public image host serves every country; an operator who must restrict some"
+            " can add a geo restriction.",
+        )
+        acknowledge(
+            self.distribution,
+            "CFR2",
+            "No WAF by default (a fixed monthly cost per web ACL): only GET/HEAD reach the"
+            " origins, existing objects never invoke a function, and private media needs a"
+            " signed URL.",
+        )
 
     def _media_behavior(
         self,
@@ -197,8 +246,34 @@ class Cdn(Construct):
 
     @property
     def base_url(self) -> str:
-        """Base of every `src`; a deploy-time token, not a literal."""
+        """Base of every `src`; a deploy-time token, not a literal (the custom domain's
+        own name when there is one)."""
+        if self._domain_name:
+            return f"https://{self._domain_name}"
         return cdn_base_url(self.distribution)
+
+
+def cdn_domain(scope: Construct) -> tuple[str | None, acm.ICertificate | None]:
+    """`imgpro:cdnDomain` with `imgpro:cdnCertificateArn`, checked at synth: CloudFront
+    takes certificates from us-east-1 only, whatever the stack's region."""
+    domain = text(scope, CDN_DOMAIN_CONTEXT_KEY)
+    arn = text(scope, CDN_CERTIFICATE_CONTEXT_KEY)
+    if not domain and not arn:
+        return None, None
+    if not (domain and arn):
+        raise OptionError(
+            f"CDK context {CDN_DOMAIN_CONTEXT_KEY} and {CDN_CERTIFICATE_CONTEXT_KEY} go together"
+        )
+    match = _CERTIFICATE_ARN.fullmatch(arn)
+    if not match:
+        raise OptionError(f"CDK context {CDN_CERTIFICATE_CONTEXT_KEY}: not an ACM ARN: {arn!r}")
+    if match.group(1) != "us-east-1":
+        raise OptionError(
+            f"CDK context {CDN_CERTIFICATE_CONTEXT_KEY}: CloudFront uses certificates from"
+            f" us-east-1 only; this one is in {match.group(1)}. Request (or import) it in"
+            " us-east-1, whatever region the stack is in."
+        )
+    return domain, acm.Certificate.from_certificate_arn(scope, "CdnCertificate", arn)
 
 
 def origin_shield_region(scope: Construct) -> str | None:

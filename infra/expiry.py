@@ -28,6 +28,7 @@ from imgpro.expiry_rules import (
     WORKER_FUNCTION,
 )
 from infra.functions import handler_function, pascal_case
+from infra.nag import acknowledge
 from infra.paths import FUNCTIONS_DIR
 
 # A batch is at most STREAM_BATCH_SIZE records, each a DeleteObjects, two small writes
@@ -83,6 +84,20 @@ class Expiry(Construct):
                 retry_attempts=STREAM_RETRY_ATTEMPTS,
                 on_failure=event_sources.SqsDlq(self.dead_letters),
             )
+        )
+        acknowledge(
+            self.function,
+            "IAM5",
+            "dynamodb:ListStreams, which the stream's event source mapping needs, applies"
+            " to no resource of its own (AWS documents it with Resource `*`).",
+            findings=["Resource::*"],
+        )
+        acknowledge(
+            self.dead_letters,
+            "SQS3",
+            "This queue is itself the dead-letter destination of the stream's event source"
+            " mapping (on_failure), which SQS3 does not recognise as a DLQ; a DLQ of a DLQ"
+            " would only move the same messages again.",
         )
         self.dead_letter_alarm = cloudwatch.Alarm(
             self,

@@ -22,9 +22,14 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 # fallback: with it pip silently resolves older Pillow releases.
 _PLATFORMS = ("manylinux_2_28_aarch64", "manylinux2014_aarch64")
 _PYTHON_VERSION = "3.13"
-# The runtime ships boto3 and botocore as a matched pair; a copy pulled in by a dependency
-# (pynamodb needs botocore) would shadow half of that pair from /opt/python.
-_RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
+# The AWS SDK ships in the core layer, pinned (layers/core/requirements.txt), rather than
+# taken from the runtime: /opt/python comes before the runtime's own packages on sys.path,
+# so whatever pip puts here (pynamodb pulls botocore with urllib3, jmespath, dateutil and
+# six) would shadow part of the runtime's boto3 anyway, and imgpro.fetching needs urllib3
+# 2 (BaseHTTPResponse), which the runtime does not promise. Shipping boto3, botocore,
+# s3transfer and their dependencies at the versions the tests run with means one
+# consistent SDK, the one tested (tests/infra/test_infra_layers.py checks the pins),
+# whatever the runtime bundles this month. It costs about 25 MB unzipped of the 250.
 
 
 @jsii.implements(cdk.ILocalBundling)
@@ -62,7 +67,6 @@ class PipLayerBundler:
                 check=False,
             )
             if result.returncode == 0:
-                self._remove_runtime_provided(target)
                 return
             errors.append(f"--platform {platform}:\n{result.stdout[-2000:]}")
         raise RuntimeError(
@@ -90,13 +94,6 @@ class PipLayerBundler:
             "--only-binary=:all:",
             "--no-compile",
         ]
-
-    @staticmethod
-    def _remove_runtime_provided(target: Path) -> None:
-        for name in _RUNTIME_PROVIDED:
-            shutil.rmtree(target / name, ignore_errors=True)
-            for dist_info in target.glob(f"{name}-*.dist-info"):
-                shutil.rmtree(dist_info)
 
 
 def _layer(

@@ -18,18 +18,29 @@ from imgpro.keys import INCOMING, ORIGINALS, VARIANTS
 from imgpro.models import receipt_pk, team_pk
 from imgpro.routes import ROUTES, WORKERS
 from infra.api import Api
-from infra.cdn import Cdn, origin_shield_region
+from infra.cdn import Cdn, cdn_domain, origin_shield_region
 from infra.expiry import Expiry
-from infra.functions import distribution_environment, function_environment
+from infra.functions import (
+    distribution_environment,
+    function_environment,
+    log_retention_days,
+)
 from infra.invalidation import Invalidation
 from infra.layers import Layers
+from infra.nag import BASIC_EXECUTION_ROLE, acknowledge, arn_finding
+from infra.options import DEV_CONTEXT_KEY, flag, is_dev
 from infra.resize import RESIZE_FUNCTION, Resizer, reserved_concurrency
 from infra.resize import TIMEOUT as RESIZE_TIMEOUT
-from infra.signing import SigningKeys, key_parameter_name, public_key_pem
+from infra.signing import SigningKeys, key_parameter_name
 from infra.storage import Storage, both_sides
 from infra.workers import Workers
 
-DEV_CONTEXT_KEY = "imgpro:dev"
+__all__ = ["DEV_CONTEXT_KEY", "ImgProStack"]
+
+ACCESS_LOGS_CONTEXT_KEY = "imgpro:accessLogs"
+"""S3 server access logs of the media bucket and CloudFront standard logs, into a log
+bucket of the stack (default on: both deploy without any manual step)."""
+
 
 # The only routes that touch objects; every other route cannot reach S3 at all.
 _WRITES_ORIGINALS = ("upload", "import_url")
@@ -49,24 +60,29 @@ class ImgProStack(cdk.Stack):
         # Read first: a missing signing key or a malformed option stops synth before
         # anything is built.
         signing_key_parameter = key_parameter_name(self)
-        signing_public_key = public_key_pem(self)
         shield_region = origin_shield_region(self)
+        cdn_domain_name, cdn_certificate = cdn_domain(self)
         resize_concurrency = reserved_concurrency(self)
-        removal_policy = cdk.RemovalPolicy.DESTROY if _is_dev(self) else cdk.RemovalPolicy.RETAIN
-        self.storage = Storage(self, "Storage", removal_policy=removal_policy)
-        self.signing = SigningKeys(
+        removal_policy = cdk.RemovalPolicy.DESTROY if is_dev(self) else cdk.RemovalPolicy.RETAIN
+        access_logs = flag(self, ACCESS_LOGS_CONTEXT_KEY, default=True)
+        self.storage = Storage(
             self,
-            "Signing",
-            public_key_pem=signing_public_key,
-            parameter_name=signing_key_parameter,
+            "Storage",
+            removal_policy=removal_policy,
+            access_logs=access_logs,
+            log_retention_days=log_retention_days(self),
         )
         self.layers = Layers(self, "Layers")
+        self.signing = SigningKeys(
+            self, "Signing", parameter_name=signing_key_parameter, core_layer=self.layers.core
+        )
         environment = function_environment(
             table=self.storage.table,
             bucket=self.storage.bucket,
             signing_key_id=self.signing.public_key.public_key_id,
             signing_key_parameter=self.signing.parameter_name,
         )
+        environment = {**environment, **self.signing.environment()}
         # Everything but the distribution's id and URL: the distribution is created from
         # this function's URL, so the function cannot be created from the distribution.
         self.resizer = Resizer(
@@ -85,8 +101,16 @@ class ImgProStack(cdk.Stack):
             resize_timeout=RESIZE_TIMEOUT,
             key_group=self.signing.key_group,
             origin_shield_region=shield_region,
+            log_bucket=self.storage.log_bucket,
+            domain_name=cdn_domain_name,
+            certificate=cdn_certificate,
         )
-        environment = {**environment, **distribution_environment(self.cdn.distribution)}
+        environment = {
+            **environment,
+            **distribution_environment(self.cdn.distribution),
+            # The custom domain's name when there is one.
+            config.CDN_BASE_URL: self.cdn.base_url,
+        }
         self.invalidation = Invalidation(
             self, "Invalidation", environment=environment, core_layer=self.layers.core
         )
@@ -120,8 +144,14 @@ class ImgProStack(cdk.Stack):
             core_layer=self.layers.core,
         )
         self._grant_least_privilege()
+        self._acknowledge_cdk_providers()
 
         cdk.CfnOutput(self, "ApiUrl", value=self.api.rest_api.url)
+        if self.api.domain_name is not None:
+            # Point the custom domain's DNS record (CNAME or alias) here.
+            cdk.CfnOutput(
+                self, "ApiDomainTarget", value=self.api.domain_name.domain_name_alias_domain_name
+            )
         cdk.CfnOutput(self, "CdnBaseUrl", value=self.cdn.base_url)
         # Operators pass this to `imgpro team put` / `imgpro token issue`.
         cdk.CfnOutput(self, "TableName", value=self.storage.table.table_name)
@@ -151,6 +181,13 @@ class ImgProStack(cdk.Stack):
         table, bucket = self.storage.table, self.storage.bucket
         for function in {**self.api.functions, **self.workers.functions}.values():
             table.grant_read_write_data(function)
+            acknowledge(
+                function,
+                "IAM5",
+                "The table's indexes: gsi1 serves team and tag listings, and an index ARN"
+                " is only ever `<table>/index/<name>`; nothing outside this table.",
+                findings=[arn_finding(table, "/index/*")],
+            )
         for name, function in self.api.functions.items():
             if name in _WRITES_ORIGINALS:
                 # Private media is stored on its side from the start. PutObject carries
@@ -170,11 +207,11 @@ class ImgProStack(cdk.Stack):
                 # visibility move cut short leaves a copy on the other one); variants are
                 # found by listing the media's variant prefixes.
                 for pattern in (*both_sides(ORIGINALS), *both_sides(VARIANTS)):
-                    bucket.grant_delete(function, pattern)
+                    _grant_delete(bucket, function, pattern)
                 _grant_list(bucket, function, prefixes=both_sides(VARIANTS))
                 # Media deleted while still processing takes its unprocessed direct
                 # upload with it (imgpro.storage.delete_media_objects).
-                bucket.grant_delete(function, f"{INCOMING}*")
+                _grant_delete(bucket, function, f"{INCOMING}*")
             if name in _MOVES_MEDIA:
                 self._grant_visibility_moves(function)
             if name in _SIGNS_DIRECT_UPLOADS:
@@ -192,14 +229,34 @@ class ImgProStack(cdk.Stack):
             # Only GetObject: Bucket.grant_read would add bucket-wide s3:List*. Without
             # ListBucket a missing key reads as 403 AccessDenied rather than 404.
             _grant_objects(bucket, function, actions=["s3:GetObject"], pattern=uploads)
-            bucket.grant_delete(function, uploads)
+            _grant_delete(bucket, function, uploads)
             for pattern in both_sides(ORIGINALS):
                 bucket.grant_put(function, pattern)
+                acknowledge(
+                    function,
+                    "IAM5",
+                    "Bucket.grant_put: PutObject and its s3:Abort* (multipart) on the"
+                    " originals prefix only, where the worker stores what it processed.",
+                    findings=["Action::s3:Abort*", _objects_finding(bucket, pattern)],
+                )
                 # As for uploads: a record that fails to write deletes its original again.
-                bucket.grant_delete(function, pattern)
+                _grant_delete(bucket, function, pattern)
         self._grant_resize()
         self._grant_expiry()
         self._grant_invalidation()
+
+    def _acknowledge_cdk_providers(self) -> None:
+        """Functions aws-cdk-lib adds for itself: bucket notifications (the upload
+        workers), and emptying buckets before deleting them (dev stacks only)."""
+        for child in self.node.children:
+            if child.node.id.startswith("BucketNotificationsHandler"):
+                acknowledge(
+                    child,
+                    "IAM4",
+                    "aws-cdk-lib's bucket notifications handler: AWSLambdaBasicExecutionRole"
+                    " only lets it write its own logs.",
+                    findings=[BASIC_EXECUTION_ROLE],
+                )
 
     def _grant_visibility_moves(self, function: lambda_.IFunction) -> None:
         """Making media public or private copies its original and variants to the other
@@ -221,7 +278,7 @@ class ImgProStack(cdk.Stack):
                 actions=["s3:PutObject", "s3:PutObjectTagging"],
                 pattern=pattern,
             )
-            bucket.grant_delete(function, pattern)
+            _grant_delete(bucket, function, pattern)
         # The variants to move are found by listing the media's variant prefix.
         _grant_list(bucket, function, prefixes=both_sides(VARIANTS))
 
@@ -303,6 +360,13 @@ class ImgProStack(cdk.Stack):
             resource_arns=[self.format_arn(service="kms", resource="key", resource_name="*")],
             conditions={"StringEquals": {"kms:ViaService": f"ssm.{cdk.Aws.REGION}.amazonaws.com"}},
         )
+        acknowledge(
+            function,
+            "IAM5",
+            "kms:Decrypt through SSM only (kms:ViaService), for the one parameter granted"
+            " above: IAM cannot name the SSM key by its alias, only by a key ARN.",
+            findings=["Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*"],
+        )
 
 
 def _grant_list(
@@ -321,11 +385,41 @@ def _grant_objects(
     bucket: s3.IBucket, grantee: iam.IGrantable, *, actions: list[str], pattern: str
 ) -> iam.Grant:
     """Exactly `actions` on the objects matching `pattern`, and nothing on the bucket."""
-    return iam.Grant.add_to_principal(
+    grant = iam.Grant.add_to_principal(
         grantee=grantee, actions=actions, resource_arns=[bucket.arn_for_objects(pattern)]
     )
+    _acknowledge_prefix(grantee, bucket, pattern)
+    return grant
 
 
-def _is_dev(scope: Construct) -> bool:
-    # `cdk -c imgpro:dev=true` passes a string, cdk.json a boolean.
-    return str(scope.node.try_get_context(DEV_CONTEXT_KEY)).lower() == "true"
+def _grant_delete(bucket: s3.IBucket, grantee: iam.IGrantable, pattern: str) -> iam.Grant:
+    """Bucket.grant_delete (s3:DeleteObject*: the object and its versions) on `pattern`."""
+    grant = bucket.grant_delete(grantee, pattern)
+    assert isinstance(grantee, Construct)
+    acknowledge(
+        grantee,
+        "IAM5",
+        "s3:DeleteObject* is DeleteObject and DeleteObjectVersion (Bucket.grant_delete),"
+        " on one key prefix of the media bucket.",
+        findings=["Action::s3:DeleteObject*"],
+    )
+    _acknowledge_prefix(grantee, bucket, pattern)
+    return grant
+
+
+def _objects_finding(bucket: s3.IBucket, pattern: str) -> str:
+    return arn_finding(bucket, f"/{pattern}")
+
+
+def _acknowledge_prefix(grantee: iam.IGrantable, bucket: s3.IBucket, pattern: str) -> None:
+    if "*" not in pattern:
+        return
+    assert isinstance(grantee, Construct)
+    acknowledge(
+        grantee,
+        "IAM5",
+        f"Objects under the `{pattern}` prefix of the media bucket's key layout"
+        " (imgpro.keys): the keys are built from media ids at run time, so IAM can only"
+        " name the prefix; grants never reach the bucket as a whole.",
+        findings=[_objects_finding(bucket, pattern)],
+    )

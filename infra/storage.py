@@ -9,6 +9,11 @@ from constructs import Construct
 
 from imgpro.expiry_rules import BUCKET_DAYS, EXPIRY_TAG, lifecycle_days, lifecycle_rule_id
 from imgpro.keys import INCOMING, PRIVATE
+from infra.nag import acknowledge
+
+S3_LOG_PREFIX = "s3/"
+CDN_LOG_PREFIX = "cdn/"
+ACCESS_LOGS_OFF = "imgpro:accessLogs=false"
 
 
 def both_sides(prefix: str) -> tuple[str, str]:
@@ -38,11 +43,16 @@ class Storage(Construct):
         construct_id: str,
         *,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        access_logs: bool = True,
+        log_retention_days: int = 30,
     ) -> None:
         super().__init__(scope, construct_id)
         # Media, teams and tokens are the users' data: only a throwaway dev stack may
         # lose them with the stack.
         disposable = removal_policy == cdk.RemovalPolicy.DESTROY
+        self.log_bucket = (
+            self._log_bucket(removal_policy, log_retention_days) if access_logs else None
+        )
 
         self.table = dynamodb.Table(
             self,
@@ -109,4 +119,44 @@ class Storage(Construct):
             # CloudFormation cannot delete a bucket that still holds objects, so DESTROY
             # alone would leave a dev stack stuck in DELETE_FAILED.
             auto_delete_objects=disposable,
+            server_access_logs_bucket=self.log_bucket,
+            server_access_logs_prefix=S3_LOG_PREFIX if self.log_bucket else None,
         )
+        if self.log_bucket is None:
+            acknowledge(
+                self.bucket,
+                "S1",
+                f"Server access logs turned off by the operator (-c {ACCESS_LOGS_OFF}).",
+            )
+
+    def _log_bucket(self, removal_policy: cdk.RemovalPolicy, retention_days: int) -> s3.Bucket:
+        """Where S3 server access logs (`s3/`) and CloudFront standard logs (`cdn/`) go."""
+        disposable = removal_policy == cdk.RemovalPolicy.DESTROY
+        bucket = s3.Bucket(
+            self,
+            "Logs",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            # CloudFront standard logs accept SSE-S3, not SSE-KMS.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            # CloudFront delivers standard logs through an ACL grant it adds itself at
+            # deploy time, which needs ACLs enabled; S3 server access logs use the bucket
+            # policy (cdk.json's serverAccessLogsUseBucketPolicy) either way.
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[
+                s3.LifecycleRule(id="expire-logs", expiration=cdk.Duration.days(retention_days)),
+                s3.LifecycleRule(
+                    id="abort-incomplete-multipart-uploads",
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                ),
+            ],
+            removal_policy=removal_policy,
+            auto_delete_objects=disposable,
+        )
+        acknowledge(
+            bucket,
+            "S1",
+            "This is the access log bucket: logging its own accesses into itself would log"
+            " every log delivery, forever.",
+        )
+        return bucket

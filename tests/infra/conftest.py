@@ -21,7 +21,6 @@ from aws_cdk.assertions import Template  # noqa: E402
 from cryptography.hazmat.primitives import serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
-from infra.signing import PUBLIC_KEY_CONTEXT_KEY  # noqa: E402
 from infra.stack import DEV_CONTEXT_KEY, ImgProStack  # noqa: E402
 
 
@@ -49,9 +48,16 @@ def cdk_json_context() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def app_context(cdk_json_context: dict[str, Any], signing_public_key: str) -> dict[str, Any]:
-    """What an operator's `cdk synth -c imgpro:signingPublicKey=...` passes."""
-    return {**cdk_json_context, PUBLIC_KEY_CONTEXT_KEY: signing_public_key}
+def app_context(cdk_json_context: dict[str, Any]) -> dict[str, Any]:
+    """What `cdk synth` / `cdk deploy` with no option passes: cdk.json's context only (the
+    stack makes its own signing key)."""
+    return cdk_json_context
+
+
+@pytest.fixture(scope="session")
+def deploy_context(cdk_json_context: dict[str, Any]) -> dict[str, Any]:
+    """What `cdk deploy` with no option passes: cdk.json's context, nothing else."""
+    return cdk_json_context
 
 
 @pytest.fixture(scope="session")

@@ -159,7 +159,13 @@ def test_function_environment_names_table_bucket_cdn_queue_and_signing_key(
     distribution = stack.get_logical_id(stack.cdn.distribution.node.default_child)
     public_key = stack.get_logical_id(stack.signing.public_key.node.default_child)
     queue = stack.get_logical_id(stack.invalidation.queue.node.default_child)
-    assert function_properties(route.function)["Environment"]["Variables"] == {
+    pair = stack.get_logical_id(stack.signing.node.find_child("KeyPair").node.default_child)
+    variables = dict(function_properties(route.function)["Environment"]["Variables"])
+    # Every key of the group with its fingerprint (here one, made by the stack).
+    key_ids = variables.pop(config.SIGNING_KEY_IDS)["Fn::Join"][1]
+    assert key_ids[:2] == [{"Ref": public_key}, "="]
+    assert key_ids[2]["Fn::If"][2] == {"Fn::GetAtt": [pair, "Fingerprint"]}
+    assert variables == {
         config.TABLE_NAME: {"Ref": table},
         config.BUCKET_NAME: {"Ref": bucket},
         config.CDN_BASE_URL: {

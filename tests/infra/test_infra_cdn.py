@@ -249,9 +249,9 @@ def test_behavior_targets_the_origin_group(behavior: str, template: Template) ->
 
 
 def test_distribution_reaches_the_bucket_through_s3_origin_access_control(
-    template: Template,
+    template: Template, stack: ImgProStack
 ) -> None:
-    bucket = _only_logical_id(template, "AWS::S3::Bucket")
+    bucket = stack.get_logical_id(stack.storage.bucket.node.default_child)
     template.has_resource_properties(
         OAC,
         {
@@ -407,8 +407,10 @@ def test_only_this_distribution_may_read_objects(template: Template) -> None:
     )
 
 
-def test_cloudfront_may_read_media_keys_and_nothing_else(template: Template) -> None:
-    bucket = _only_logical_id(template, "AWS::S3::Bucket")
+def test_cloudfront_may_read_media_keys_and_nothing_else(
+    template: Template, stack: ImgProStack
+) -> None:
+    bucket = stack.get_logical_id(stack.storage.bucket.node.default_child)
 
     def objects(pattern: str) -> dict[str, Any]:
         return {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, f"/{pattern}"]]}

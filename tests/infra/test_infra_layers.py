@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import subprocess
 from pathlib import Path
@@ -79,12 +80,26 @@ def test_bundler_raises_rather_than_falling_back_to_docker(
         PipLayerBundler(requirements).try_bundle(str(tmp_path), image=IMAGE)
 
 
-def test_bundler_leaves_the_aws_sdk_to_the_runtime(
+def test_bundler_keeps_the_pinned_aws_sdk(
     monkeypatch: pytest.MonkeyPatch, requirements: Path, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(subprocess, "run", _FakePip())
     PipLayerBundler(requirements).try_bundle(str(tmp_path), image=IMAGE)
-    assert sorted(p.name for p in (tmp_path / "python").iterdir()) == ["pynamodb"]
+    assert {"boto3", "botocore", "s3transfer", "pynamodb"} <= {
+        p.name for p in (tmp_path / "python").iterdir()
+    }
+
+
+@pytest.mark.parametrize(
+    "name", ["boto3", "botocore", "s3transfer", "urllib3", "jmespath", "python-dateutil", "six"]
+)
+def test_core_layer_ships_the_sdk_the_tests_run_with(name: str) -> None:
+    pins = dict(
+        line.split("==")
+        for line in (LAYERS_DIR / "core" / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    assert pins[name] == importlib.metadata.version(name)
 
 
 def test_bundler_copies_local_packages_without_bytecode(
@@ -113,4 +128,4 @@ def test_core_layer_build_holds_the_package_and_its_dependencies(tmp_path: Path)
     assert (tmp_path / "python" / "imgpro" / "__init__.py").is_file()
     assert (tmp_path / "python" / "pynamodb").is_dir()
     assert (tmp_path / "python" / "aws_lambda_powertools").is_dir()
-    assert not (tmp_path / "python" / "botocore").exists()
+    assert (tmp_path / "python" / "botocore").is_dir()

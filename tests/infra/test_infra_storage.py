@@ -4,6 +4,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from imgpro.routes import WORKERS
+from infra.stack import ImgProStack
 
 pytestmark = pytest.mark.infra
 
@@ -176,8 +177,12 @@ def test_bucket_expires_abandoned_direct_uploads_after_a_day(template: Template)
     )
 
 
-def test_abandoned_upload_expiry_covers_every_worker_prefix(template: Template) -> None:
-    (bucket,) = template.find_resources(BUCKET).values()
+def test_abandoned_upload_expiry_covers_every_worker_prefix(
+    template: Template, stack: ImgProStack
+) -> None:
+    bucket = template.find_resources(BUCKET)[
+        stack.get_logical_id(stack.storage.bucket.node.default_child)
+    ]
     expiring = {
         rule["Prefix"]
         for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]
@@ -220,7 +225,8 @@ def test_dev_context_lets_the_table_be_deleted(dev_template: Template) -> None:
 
 def test_dev_context_empties_and_deletes_the_bucket(dev_template: Template) -> None:
     dev_template.has_resource(BUCKET, {"DeletionPolicy": "Delete"})
-    dev_template.resource_count_is("Custom::S3AutoDeleteObjects", 1)
+    # The media bucket and the access log bucket.
+    dev_template.resource_count_is("Custom::S3AutoDeleteObjects", 2)
 
 
 def test_default_context_never_empties_the_bucket(template: Template) -> None:

@@ -52,3 +52,21 @@ def test_json_bodies_must_be_objects(body) -> None:
 
 def test_empty_json_body_is_an_empty_object() -> None:
     assert request_from_event(load_event("rest_api_proxy.json")).json() == {}
+
+
+def test_cors_headers_only_for_allowed_origins(monkeypatch) -> None:
+    from imgpro.http.adapter import CORS_ORIGINS, with_cors_headers
+    from imgpro.http.responses import Response
+
+    response = Response.json(200, {"ok": True})
+    monkeypatch.delenv(CORS_ORIGINS, raising=False)
+    assert with_cors_headers(response, {"headers": {"Origin": "https://a.test"}}) == response
+    monkeypatch.setenv(CORS_ORIGINS, "https://a.test,https://b.test")
+    allowed = with_cors_headers(response, {"headers": {"origin": "https://b.test"}})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://b.test"
+    assert allowed.headers["Vary"] == "Origin"
+    other = with_cors_headers(response, {"headers": {"Origin": "https://evil.test"}})
+    assert "Access-Control-Allow-Origin" not in other.headers
+    monkeypatch.setenv(CORS_ORIGINS, "*")
+    anyone = with_cors_headers(response, {"headers": {}})
+    assert anyone.headers["Access-Control-Allow-Origin"] == "*"

@@ -45,6 +45,7 @@ def _configure(monkeypatch: pytest.MonkeyPatch, **signing_env: str) -> None:
     monkeypatch.setenv(config.CDN_BASE_URL, CDN)
     for name in (
         config.SIGNING_KEY_ID,
+        config.SIGNING_KEY_IDS,
         config.SIGNING_KEY_PARAMETER,
         config.SIGNING_PRIVATE_KEY,
         config.SIGNING_PUBLIC_KEY,
@@ -874,3 +875,86 @@ def test_validly_signed_odd_policies_never_raise(configured: Pair, document: obj
     url = _signed_with(policy, ITEM, configured.private_pem)
     assert signing.verify(url) in (True, False)
     signing.signed_resource(url)
+
+
+# Rotation: a CloudFront key group holds up to five keys; every one of them opens URLs,
+# and signers name the key whose private half they hold (IMGPRO_SIGNING_KEY_IDS).
+OLD_ID, NEW_ID = "K2OLDKEY", "K2NEWKEY"
+
+
+def _sign_with(monkeypatch: pytest.MonkeyPatch, private_pem: str, key_ids: str) -> None:
+    _configure(
+        monkeypatch,
+        **{
+            config.SIGNING_KEY_ID: OLD_ID,
+            config.SIGNING_KEY_IDS: key_ids,
+            config.SIGNING_PRIVATE_KEY: private_pem,
+        },
+    )
+
+
+def test_rotation_keeps_old_urls_valid_until_they_expire(
+    monkeypatch: pytest.MonkeyPatch, pairs: tuple[Pair, Pair]
+) -> None:
+    old, new = pairs
+    now = int(time.time())
+    old_print, new_print = signing.fingerprint(old.public_pem), signing.fingerprint(new.public_pem)
+
+    # Before: one key in the group, its private half in SSM.
+    _sign_with(monkeypatch, old.private_pem, f"{OLD_ID}={old_print}")
+    before = signing.sign_any_query(URL, expires_at=now + 600)
+    assert f"Key-Pair-Id={OLD_ID}" in before
+
+    # Step 1: the new public key joins the group; step 2: its private key goes into SSM.
+    group = {OLD_ID: old.public_pem, NEW_ID: new.public_pem}
+    _sign_with(monkeypatch, new.private_pem, f"{OLD_ID}={old_print},{NEW_ID}={new_print}")
+    after = signing.sign_any_query(URL, expires_at=now + 3600)
+    assert f"Key-Pair-Id={NEW_ID}" in after
+    assert signing.verify(after, now=now, public_keys=group)
+    assert signing.verify(before, now=now, public_keys=group)  # issued before: still opens
+    assert not signing.verify(before, now=now + 601, public_keys=group)  # until it expires
+
+    # Step 3, once every old URL has expired: the old key leaves the group.
+    _sign_with(monkeypatch, new.private_pem, f"{NEW_ID}={new_print}")
+    only_new = {NEW_ID: new.public_pem}
+    assert f"Key-Pair-Id={NEW_ID}" in signing.sign_any_query(URL, expires_at=now + 60)
+    assert signing.verify(after, now=now, public_keys=only_new)
+    assert not signing.verify(before, now=now, public_keys=only_new)
+
+
+def test_a_url_under_one_key_id_with_another_keys_signature_fails(
+    monkeypatch: pytest.MonkeyPatch, pairs: tuple[Pair, Pair]
+) -> None:
+    old, new = pairs
+    _sign_with(monkeypatch, old.private_pem, f"{OLD_ID}={signing.fingerprint(old.public_pem)}")
+    url = signing.sign_any_query(URL, expires_at=FAR)
+    swapped = url.replace(f"Key-Pair-Id={OLD_ID}", f"Key-Pair-Id={NEW_ID}")
+    group = {OLD_ID: old.public_pem, NEW_ID: new.public_pem}
+    assert signing.verify(url, now=0, public_keys=group)
+    assert not signing.verify(swapped, now=0, public_keys=group)
+
+
+def test_signing_refuses_a_private_key_outside_the_key_group(
+    monkeypatch: pytest.MonkeyPatch, pairs: tuple[Pair, Pair]
+) -> None:
+    old, new = pairs
+    # The new private key went into SSM before its public key joined the group.
+    _sign_with(monkeypatch, new.private_pem, f"{OLD_ID}={signing.fingerprint(old.public_pem)}")
+    with pytest.raises(ConfigError, match="not in the key group"):
+        signing.sign_any_query(URL, expires_at=FAR)
+
+
+def test_a_key_from_the_stack_parameter_is_known_by_its_id_alone(
+    monkeypatch: pytest.MonkeyPatch, pairs: tuple[Pair, Pair]
+) -> None:
+    old, _ = pairs
+    _sign_with(monkeypatch, old.private_pem, f"{OLD_ID}=")
+    assert f"Key-Pair-Id={OLD_ID}" in signing.sign_any_query(URL, expires_at=FAR)
+
+
+def test_fingerprint_ignores_pem_whitespace(pairs: tuple[Pair, Pair]) -> None:
+    old, new = pairs
+    assert signing.fingerprint(old.public_pem) == signing.fingerprint(
+        old.public_pem.strip().replace("\n", "\r\n")
+    )
+    assert signing.fingerprint(old.public_pem) != signing.fingerprint(new.public_pem)

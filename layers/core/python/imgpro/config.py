@@ -31,6 +31,10 @@ INVALIDATION_QUEUE_URL = "IMGPRO_INVALIDATION_QUEUE_URL"
 unset on the local stack, where nothing caches."""
 SIGNING_KEY_ID = "IMGPRO_SIGNING_KEY_ID"
 """The CloudFront public key's id: the `Key-Pair-Id` of every signed URL."""
+SIGNING_KEY_IDS = "IMGPRO_SIGNING_KEY_IDS"
+"""Every key of the CloudFront key group, `id=fingerprint,...` (imgpro.signing.fingerprint):
+the signer uses the id whose public key is the half of the private key in use, so keys
+can be rotated without redeploying in lockstep. Unset: IMGPRO_SIGNING_KEY_ID."""
 SIGNING_KEY_PARAMETER = "IMGPRO_SIGNING_KEY_PARAMETER"
 """Name of the SSM SecureString holding the private key (PEM), in AWS."""
 SIGNING_PRIVATE_KEY = "IMGPRO_SIGNING_PRIVATE_KEY"
@@ -38,6 +42,8 @@ SIGNING_PRIVATE_KEY = "IMGPRO_SIGNING_PRIVATE_KEY"
 SIGNING_PUBLIC_KEY = "IMGPRO_SIGNING_PUBLIC_KEY"
 """The public key (PEM), for the local stack's CDN to verify signatures as CloudFront does."""
 SIGNED_URL_TTL_SECONDS = "IMGPRO_SIGNED_URL_TTL_SECONDS"
+CORS_ORIGINS = "IMGPRO_CORS_ORIGINS"
+"""Comma-separated origins browsers may call the API from (or `*`); unset: no CORS."""
 # Read by the rate-limit and URL-import features; the local stack sets them from
 # --rate-limit and --allow-import-from.
 RATE_LIMIT = "IMGPRO_RATE_LIMIT"
@@ -73,6 +79,7 @@ class Settings:
     distribution_id: str | None = None
     invalidation_queue_url: str | None = None
     signing_key_id: str | None = None
+    signing_key_ids: str | None = None
     signing_key_parameter: str | None = None
     signing_private_key: str | None = None
     signing_public_key: str | None = None
@@ -99,6 +106,7 @@ class Settings:
             distribution_id=env.get(DISTRIBUTION_ID) or None,
             invalidation_queue_url=(env.get(INVALIDATION_QUEUE_URL) or "").strip() or None,
             signing_key_id=env.get(SIGNING_KEY_ID) or None,
+            signing_key_ids=(env.get(SIGNING_KEY_IDS) or "").strip() or None,
             signing_key_parameter=env.get(SIGNING_KEY_PARAMETER) or None,
             signing_private_key=env.get(SIGNING_PRIVATE_KEY) or None,
             signing_public_key=env.get(SIGNING_PUBLIC_KEY) or None,

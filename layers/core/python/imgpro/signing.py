@@ -29,6 +29,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -130,7 +131,9 @@ def item_resource(item_url: str) -> str:
     return f"{item_url}*"
 
 
-def verify(url: str, *, now: int | None = None) -> bool:
+def verify(
+    url: str, *, now: int | None = None, public_keys: Mapping[str, str] | None = None
+) -> bool:
     """Whether CloudFront would accept `url` as a signed URL, at `now`.
 
     The URL must be the full URL as the viewer sends it (scheme, host, path and query,
@@ -146,24 +149,33 @@ def verify(url: str, *, now: int | None = None) -> bool:
       and a `DateGreaterThan` in the past. A policy with `IpAddress` is refused: none is
       issued, and the local CDN does not check viewer addresses.
 
+    `public_keys` is the key group, {key id: public PEM}: a URL signed by any of them
+    passes, as CloudFront accepts every key of a behavior's key groups (rotation). By
+    default the one key of IMGPRO_SIGNING_KEY_ID and IMGPRO_SIGNING_PUBLIC_KEY.
+
     Malformed input answers False; only a missing or unreadable public key (a deployment
     bug) raises.
     """
-    current = settings()
-    for name, value in (
-        (config.SIGNING_KEY_ID, current.signing_key_id),
-        (config.SIGNING_PUBLIC_KEY, current.signing_public_key),
-    ):
-        if not value:
-            raise ConfigError(f"environment variable {name} is required to verify signed URLs")
-    assert current.signing_public_key is not None
-    public_key = _public_key(current.signing_public_key)
+    if public_keys is None:
+        current = settings()
+        for name, value in (
+            (config.SIGNING_KEY_ID, current.signing_key_id),
+            (config.SIGNING_PUBLIC_KEY, current.signing_public_key),
+        ):
+            if not value:
+                raise ConfigError(f"environment variable {name} is required to verify signed URLs")
+        assert current.signing_key_id is not None and current.signing_public_key is not None
+        public_keys = {current.signing_key_id: current.signing_public_key}
+    if not public_keys:
+        raise ConfigError("verifying signed URLs needs at least one public key")
+    group = {key_id: _public_key(pem) for key_id, pem in public_keys.items()}
     moment = int(clock.now()) if now is None else now
 
     custom = _parse_custom(url)
     if custom is not None:
         resource, values = custom
-        if values[KEY_PAIR_ID] != current.signing_key_id:
+        public_key = group.get(values[KEY_PAIR_ID])
+        if public_key is None:
             return False
         if len(values[POLICY]) > _MAX_POLICY_CHARS:
             return False
@@ -179,7 +191,8 @@ def verify(url: str, *, now: int | None = None) -> bool:
     if parsed is None:
         return False
     resource, values = parsed
-    if values[KEY_PAIR_ID] != current.signing_key_id:
+    public_key = group.get(values[KEY_PAIR_ID])
+    if public_key is None:
         return False
     if not _EXPIRES_FORM.fullmatch(values[EXPIRES]):
         return False
@@ -271,7 +284,7 @@ def reset() -> None:
 
 def _missing(current: Settings) -> list[str]:
     missing = []
-    if not current.signing_key_id:
+    if not (current.signing_key_id or current.signing_key_ids):
         missing.append(config.SIGNING_KEY_ID)
     if not (current.signing_private_key or current.signing_key_parameter):
         missing.append(f"{config.SIGNING_PRIVATE_KEY} or {config.SIGNING_KEY_PARAMETER}")
@@ -303,8 +316,61 @@ def _signer(current: Settings) -> CloudFrontSigner:
         # CloudFront verifies RSA-SHA1 with PKCS#1 v1.5 padding, and nothing else.
         return key.sign(message, padding.PKCS1v15(), hashes.SHA1())
 
-    assert current.signing_key_id is not None  # _missing() checked it
-    return CloudFrontSigner(current.signing_key_id, rsa_sha1)
+    return CloudFrontSigner(_key_id(current, key), rsa_sha1)
+
+
+def fingerprint(public_key_pem: str) -> str:
+    """A short, stable name of a public key: SHA-256 of its DER SubjectPublicKeyInfo, the
+    first 16 hex digits. Whitespace and line endings of the PEM do not change it."""
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    der = _public_key_from(public_key_pem, origin="public key").public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).hexdigest()[:16]
+
+
+def parse_key_ids(value: str) -> dict[str, str]:
+    """`id=fingerprint,...` (IMGPRO_SIGNING_KEY_IDS) as {fingerprint: id}."""
+    pairs: dict[str, str] = {}
+    for item in value.split(","):
+        key_id, equals, print_ = (part.strip() for part in item.strip().partition("="))
+        if not item.strip():
+            continue
+        if not (key_id and equals):
+            raise ConfigError(f"{config.SIGNING_KEY_IDS}: expected id=fingerprint, got {item!r}")
+        # An empty fingerprint: a key given as a stack parameter, known only by its id.
+        pairs[print_] = key_id
+    return pairs
+
+
+def _key_id(current: Settings, key: RSAPrivateKey) -> str:
+    """The Key-Pair-Id for `key`: with a key group (IMGPRO_SIGNING_KEY_IDS), the id of the
+    public key that is this private key's other half; else IMGPRO_SIGNING_KEY_ID."""
+    if not current.signing_key_ids:
+        assert current.signing_key_id is not None  # _missing() checked it
+        return current.signing_key_id
+    from cryptography.hazmat.primitives import serialization
+
+    pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    key_ids = parse_key_ids(current.signing_key_ids)
+    key_id = key_ids.get(fingerprint(pem))
+    if key_id is None and "" in key_ids and current.signing_key_id:
+        # The main key came in as a stack parameter: no fingerprint to match, it is the one.
+        key_id = current.signing_key_id
+    if key_id is None:
+        # Signing with a key CloudFront does not trust would hand out URLs that all 403.
+        raise ConfigError(
+            f"the private signing key is not in the key group ({config.SIGNING_KEY_IDS}):"
+            " add its public key to the stack before putting it in SSM"
+        )
+    return key_id
 
 
 def _rsa_sha1_valid(public_key: RSAPublicKey, signature: bytes, message: bytes) -> bool:
@@ -519,13 +585,16 @@ def _load_private_key(pem: str, *, origin: str) -> RSAPrivateKey:
     return key
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=8)
 def _public_key(pem: str) -> RSAPublicKey:
+    return _public_key_from(pem, origin=f"environment variable {config.SIGNING_PUBLIC_KEY}")
+
+
+def _public_key_from(pem: str, *, origin: str) -> RSAPublicKey:
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-    origin = f"environment variable {config.SIGNING_PUBLIC_KEY}"
     try:
         key = serialization.load_pem_public_key(pem.encode("utf-8"))
     except (ValueError, UnsupportedAlgorithm):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from imgpro import ratelimit
+from imgpro import config, ratelimit
 from imgpro.clients import bind_table
 from imgpro.errors import ApiError
 from imgpro.http.requests import Request, request_from_event
@@ -18,6 +19,7 @@ logger = logging.getLogger("imgpro")
 Endpoint = Callable[[Request], Response]
 Handler = Callable[[Mapping[str, Any], Any], dict[str, Any]]
 
+CORS_ORIGINS = config.CORS_ORIGINS
 INTERNAL_ERROR = {"error": "Internal server error", "code": "internal_error"}
 
 # Tests set this so that a bug fails the test with its traceback instead of
@@ -38,7 +40,34 @@ def handle(endpoint: Endpoint, event: Mapping[str, Any], context: Any = None) ->
     """The endpoint's response, or its error's; either way with the rate-limit headers of
     the token the request was charged to, if any (imgpro.ratelimit)."""
     ratelimit.begin_request()
-    return with_rate_limit_headers(_respond(endpoint, event, context), ratelimit.current())
+    response = with_rate_limit_headers(_respond(endpoint, event, context), ratelimit.current())
+    return with_cors_headers(response, event)
+
+
+def with_cors_headers(response: Response, event: Mapping[str, Any]) -> Response:
+    """`Access-Control-Allow-Origin` for a request from an origin IMGPRO_CORS_ORIGINS
+    allows (the stack's `imgpro:corsOrigins`); the response unchanged otherwise. The
+    gateway answers preflights itself."""
+    allowed = [o.strip() for o in os.environ.get(CORS_ORIGINS, "").split(",") if o.strip()]
+    if not allowed:
+        return response
+    headers = {str(k).lower(): v for k, v in (event.get("headers") or {}).items()}
+    origin = headers.get("origin")
+    if "*" in allowed:
+        value = "*"
+    elif origin in allowed:
+        value = str(origin)
+    else:
+        return response
+    cors = {
+        "Access-Control-Allow-Origin": value,
+        "Access-Control-Expose-Headers": (
+            "X-RateLimit-Limit,X-RateLimit-Remaining,X-RateLimit-Reset,Retry-After"
+        ),
+    }
+    if value != "*":
+        cors["Vary"] = "Origin"
+    return dataclasses.replace(response, headers={**response.headers, **cors})
 
 
 def _respond(endpoint: Endpoint, event: Mapping[str, Any], context: Any) -> Response:
