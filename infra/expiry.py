@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import aws_cdk as cdk
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -27,6 +26,7 @@ from imgpro.expiry_rules import (
     STREAM_RETRY_ATTEMPTS,
     WORKER_FUNCTION,
 )
+from infra import alarms
 from infra.functions import handler_function, pascal_case
 from infra.nag import acknowledge
 from infra.paths import FUNCTIONS_DIR
@@ -37,7 +37,6 @@ _MEMORY_MB = 256
 _TIMEOUT = cdk.Duration.minutes(1)
 DEAD_LETTER_RETENTION = cdk.Duration.days(14)
 """SQS's longest: an operator has two weeks to look at a failed batch."""
-_ALARM_PERIOD = cdk.Duration.minutes(5)
 
 
 class Expiry(Construct):
@@ -99,30 +98,16 @@ class Expiry(Construct):
             " mapping (on_failure), which SQS3 does not recognise as a DLQ; a DLQ of a DLQ"
             " would only move the same messages again.",
         )
-        self.dead_letter_alarm = cloudwatch.Alarm(
+        self.dead_letter_alarm = alarms.dead_letters(
             self,
-            "DeadLettersAlarm",
-            alarm_description=(
+            self.dead_letters,
+            (
                 "Media expired but its bytes may still be stored: a stream batch failed "
                 "every retry. docs/ephemeral.md says what to do."
             ),
-            metric=self.dead_letters.metric_approximate_number_of_messages_visible(
-                period=_ALARM_PERIOD, statistic="Maximum"
-            ),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        self.error_alarm = cloudwatch.Alarm(
+        self.error_alarm = alarms.function_errors(
             self,
-            "ErrorsAlarm",
-            alarm_description=(
-                "The expiry worker failed a whole batch (it is retried; see its logs)."
-            ),
-            metric=self.function.metric_errors(period=_ALARM_PERIOD, statistic="Sum"),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            self.function,
+            "The expiry worker failed a whole batch (it is retried; see its logs).",
         )

@@ -15,13 +15,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import aws_cdk as cdk
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from imgpro.cdn import INVALIDATION_WORKER, MAX_RECEIVES, RETRY_AFTER_SECONDS
+from infra import alarms
 from infra.functions import handler_function, pascal_case
 from infra.paths import FUNCTIONS_DIR
 
@@ -36,7 +36,6 @@ _BATCH_SIZE = 10
 _MAX_CONCURRENCY = 2
 DEAD_LETTER_RETENTION = cdk.Duration.days(14)
 """SQS's longest: an operator has two weeks to redrive a failed invalidation."""
-_ALARM_PERIOD = cdk.Duration.minutes(5)
 
 
 class Invalidation(Construct):
@@ -85,30 +84,16 @@ class Invalidation(Construct):
                 max_concurrency=_MAX_CONCURRENCY,
             )
         )
-        self.dead_letter_alarm = cloudwatch.Alarm(
+        self.dead_letter_alarm = alarms.dead_letters(
             self,
-            "DeadLettersAlarm",
-            alarm_description=(
+            self.dead_letters,
+            (
                 "A CDN invalidation failed every try: deleted or re-scoped public media may "
                 "still be served by CloudFront. docs/cdn.md says what to do."
             ),
-            metric=self.dead_letters.metric_approximate_number_of_messages_visible(
-                period=_ALARM_PERIOD, statistic="Maximum"
-            ),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        self.error_alarm = cloudwatch.Alarm(
+        self.error_alarm = alarms.function_errors(
             self,
-            "ErrorsAlarm",
-            alarm_description=(
-                "The invalidation worker failed a whole batch (SQS retries it; see its logs)."
-            ),
-            metric=self.function.metric_errors(period=_ALARM_PERIOD, statistic="Sum"),
-            threshold=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            self.function,
+            "The invalidation worker failed a whole batch (SQS retries it; see its logs).",
         )

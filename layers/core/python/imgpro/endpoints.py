@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from imgpro import __version__, idempotency, media, quotas, ratelimit, storage
@@ -43,6 +44,7 @@ from imgpro.validation import (
 from imgpro.views import batch_delete_json, batch_update_json, media_json, page_json
 
 if TYPE_CHECKING:
+    from imgpro.imaging.pipeline import Prepared
     from imgpro.importing import Imported
 
 # --- who is asking ----------------------------------------------------------------------
@@ -133,29 +135,8 @@ def upload(request: Request) -> Response:
         from imgpro.imaging.pipeline import prepare
 
         image = FieldErrors.single("file", prepare, upload_file.data)
-        is_public = public if public is not None else team.public_default
-        created = media.create(
-            caller.team_id,
-            media.NewMedia(
-                data=image.data,
-                name=stored_name(upload_file.filename, image.format),
-                ext=image.format.ext,
-                content_type=image.format.content_type,
-                width=image.width,
-                height=image.height,
-                is_public=is_public,
-                description=description or None,
-                tags=tuple(tags or ()),
-                ttl_seconds=ttl,
-            ),
-            standing=team,
-        )
-        # Kept as JSON text: the idempotency store sorts a dict's keys, and a replayed
-        # response should read exactly like the first.
-        return {
-            "status": 201,
-            "body": json.dumps(media_json(created, api_base_url=request.base_url)),
-        }
+        name = stored_name(upload_file.filename, image.format)
+        return _created(request, team, image, name, _Fields(description, tags, ttl, public))
 
     result = idempotency.run_once(
         store,
@@ -166,6 +147,42 @@ def upload(request: Request) -> Response:
         remaining_ms=request.remaining_ms,
     )
     return Response.json(result["status"], json.loads(result["body"]))
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """The optional fields an upload and an import share, already validated."""
+
+    description: str | None
+    tags: list[str] | None
+    ttl: int | None
+    public: bool | None
+
+
+def _created(
+    request: Request, team: quotas.Standing, image: Prepared, name: str, fields: _Fields
+) -> dict[str, Any]:
+    """Store a prepared image as new media of the caller's team: the idempotent answer of
+    an upload or an import. Kept as JSON text: the idempotency store sorts a dict's keys,
+    and a replayed response should read exactly like the first."""
+    is_public = fields.public if fields.public is not None else team.public_default
+    created = media.create(
+        team.team_id,
+        media.NewMedia(
+            data=image.data,
+            name=name,
+            ext=image.format.ext,
+            content_type=image.format.content_type,
+            width=image.width,
+            height=image.height,
+            is_public=is_public,
+            description=fields.description or None,
+            tags=tuple(fields.tags or ()),
+            ttl_seconds=fields.ttl,
+        ),
+        standing=team,
+    )
+    return {"status": 201, "body": json.dumps(media_json(created, api_base_url=request.base_url))}
 
 
 def _fingerprint(**parts: Any) -> str:
@@ -268,28 +285,8 @@ def import_url(request: Request) -> Response:
     def store() -> dict[str, Any]:
         team = _team_with_room(caller.team_id)  # before the fetch and the pixel work
         imported = _import(url)
-        is_public = public if public is not None else team.public_default
-        image = imported.image
-        created = media.create(
-            caller.team_id,
-            media.NewMedia(
-                data=image.data,
-                name=imported.name,
-                ext=image.format.ext,
-                content_type=image.format.content_type,
-                width=image.width,
-                height=image.height,
-                is_public=is_public,
-                description=description or None,
-                tags=tuple(tags or ()),
-                ttl_seconds=ttl,
-            ),
-            standing=team,
-        )
-        return {
-            "status": 201,
-            "body": json.dumps(media_json(created, api_base_url=request.base_url)),
-        }
+        fields = _Fields(description, tags, ttl, public)
+        return _created(request, team, imported.image, imported.name, fields)
 
     result = idempotency.run_once(
         store,
