@@ -1,6 +1,6 @@
-"""Alarms that fire on the first occurrence of something that should never happen: a
-message in a dead-letter queue, a worker failing a whole batch. One shape, so every such
-alarm in the stack reads (and is tested) the same way."""
+"""Dead-letter queues, and alarms that fire on the first occurrence of something that should
+never happen: a message in a dead-letter queue, a worker failing a whole batch. One shape,
+so every such queue and alarm in the stack reads (and is tested) the same way."""
 
 from __future__ import annotations
 
@@ -9,6 +9,19 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 PERIOD = cdk.Duration.minutes(5)
+DEAD_LETTER_RETENTION = cdk.Duration.days(14)
+"""SQS's longest retention: the operator has two weeks to look at what failed."""
+
+
+def dead_letter_queue(scope: Construct) -> cdk.aws_sqs.Queue:
+    """An encrypted, TLS-only queue that keeps what failed every retry."""
+    return cdk.aws_sqs.Queue(
+        scope,
+        "DeadLetters",
+        encryption=cdk.aws_sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=DEAD_LETTER_RETENTION,
+    )
 
 
 def on_any(

@@ -17,7 +17,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from imgpro.expiry_rules import (
@@ -35,7 +34,6 @@ from infra.paths import FUNCTIONS_DIR
 # and a CreateInvalidation: seconds, not minutes. No image is decoded: no Pillow either.
 _MEMORY_MB = 256
 _TIMEOUT = cdk.Duration.minutes(1)
-DEAD_LETTER_RETENTION = cdk.Duration.days(14)
 """SQS's longest: an operator has two weeks to look at a failed batch."""
 
 
@@ -61,13 +59,7 @@ class Expiry(Construct):
             layers=[core_layer],
             environment=environment,
         )
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DEAD_LETTER_RETENTION,
-        )
+        self.dead_letters = alarms.dead_letter_queue(self)
         self.function.add_event_source(
             event_sources.DynamoEventSource(
                 table,

@@ -34,7 +34,6 @@ _BATCH_SIZE = 10
 # The fewest concurrent workers an SQS event source allows: invalidations are few, and
 # CloudFront counts them per distribution, so more workers would only be refused more.
 _MAX_CONCURRENCY = 2
-DEAD_LETTER_RETENTION = cdk.Duration.days(14)
 """SQS's longest: an operator has two weeks to redrive a failed invalidation."""
 
 
@@ -49,13 +48,7 @@ class Invalidation(Construct):
         functions_dir: Path = FUNCTIONS_DIR,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letters = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=DEAD_LETTER_RETENTION,
-        )
+        self.dead_letters = alarms.dead_letter_queue(self)
         self.queue = sqs.Queue(
             self,
             "Queue",

@@ -31,7 +31,6 @@ _MAX_NODES = 20_000
 # keeps minidom's recursive serializer far from Python's recursion limit.
 _MAX_DEPTH = 64
 
-_EXIF_NAMESPACES = frozenset({"http://ns.adobe.com/exif/1.0/", "http://cipa.jp/exif/1.0/"})
 _IPTC_CORE = "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/"
 _IPTC_EXT = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
 _PHOTOSHOP = "http://ns.adobe.com/photoshop/1.0/"
@@ -54,10 +53,8 @@ def is_removed(namespace: str | None, name: str | None) -> bool:
     """Whether the property `name` in `namespace` is one `without_location` takes out."""
     if namespace is None or name is None:
         return False
-    if namespace in _EXIF_NAMESPACES and name.startswith("GPS"):
-        return True
-    # Vendors write device location in their own namespaces under the same kind of name
-    # (DJI's drone-dji:GpsLatitude, GpsLongitude, GpsAltitude): any such property goes.
+    # EXIF's and CIPA's GPSLatitude..., and vendors' own namespaces under the same kind of
+    # name (DJI's drone-dji:GpsLatitude, GpsAltitude): any such property, in any namespace.
     if name.lower().startswith("gps"):
         return True
     return (namespace, name) in _REMOVED
