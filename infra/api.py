@@ -18,6 +18,7 @@ from imgpro import config, ratelimit
 from imgpro.routes import BINARY_MEDIA_TYPES, Route
 from infra.functions import handler_function, log_removal_policy, log_retention, pascal_case
 from infra.nag import acknowledge
+from infra.observability import tracing_enabled
 from infra.options import OptionError, integer, string_list, text
 from infra.paths import FUNCTIONS_DIR
 
@@ -119,7 +120,7 @@ class Api(Construct):
             environment[config.CORS_ORIGINS] = ",".join(cors_origins)
         self.functions: dict[str, lambda_.Function] = {}
         for route in routes:
-            function = handler_function(
+            function = self.functions.get(route.function) or handler_function(
                 self,
                 pascal_case(route.function),
                 folder=functions_dir / route.function,
@@ -174,6 +175,10 @@ class Api(Construct):
             throttling_burst_limit=integer(
                 scope, THROTTLE_BURST_CONTEXT_KEY, default=DEFAULT_THROTTLE_BURST, minimum=1
             ),
+            # X-Ray samples requests at the stage and passes the trace to the functions
+            # (imgpro:tracing, infra.observability). Unlike logging it needs no account
+            # setting: API Gateway makes its own service-linked role on first use.
+            tracing_enabled=tracing_enabled(scope),
             **logging,
         )
 

@@ -4,8 +4,9 @@
 Failures are retried by the event source mapping, one record at a time in the end
 (bisection plus the handler's `batchItemFailures`); a record that still fails after
 `STREAM_RETRY_ATTEMPTS` retries has its batch described in an encrypted dead-letter
-queue, and an alarm goes off on the first message. Another alarm watches the function's
-errors. The grants are the stack's (`ImgProStack._grant_expiry`).
+queue, and an alarm goes off on the first message. Other alarms watch the function's
+errors, and how far behind the stream it is (IteratorAge). The grants are the stack's
+(`ImgProStack._grant_expiry`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,10 @@ from infra.paths import FUNCTIONS_DIR
 # and a CreateInvalidation: seconds, not minutes. No image is decoded: no Pillow either.
 _MEMORY_MB = 256
 _TIMEOUT = cdk.Duration.minutes(1)
-"""SQS's longest: an operator has two weeks to look at a failed batch."""
+MAX_ITERATOR_AGE = cdk.Duration.hours(1)
+"""How far behind the stream the worker may fall before an alarm goes off: a healthy
+worker reads records seconds old, and the stream drops them at 24 hours, so an hour is
+both clearly wrong and leaves most of the day to fix it."""
 
 
 class Expiry(Construct):
@@ -102,4 +106,14 @@ class Expiry(Construct):
             self,
             self.function,
             "The expiry worker failed a whole batch (it is retried; see its logs).",
+        )
+        self.iterator_age_alarm = alarms.iterator_age(
+            self,
+            self.function,
+            limit=MAX_ITERATOR_AGE,
+            description=(
+                "The expiry worker is more than an hour behind the table's stream: a batch"
+                " keeps failing or the worker is throttled. The stream keeps records 24"
+                " hours. docs/observability.md says what to do."
+            ),
         )

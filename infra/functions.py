@@ -16,10 +16,10 @@ from constructs import Construct
 from imgpro import config
 from infra.layers import ARCHITECTURE, RUNTIME
 from infra.nag import BASIC_EXECUTION_ROLE, acknowledge
+from infra.observability import lambda_tracing, powertools_environment, tracing_enabled
 from infra.options import OptionError, integer, is_dev
 from infra.paths import ASSET_EXCLUDES
 
-SERVICE_NAME = "imgpro"
 LOG_RETENTION_CONTEXT_KEY = "imgpro:logRetentionDays"
 DEFAULT_LOG_RETENTION_DAYS = 30
 # The retention periods CloudWatch Logs accepts.
@@ -89,7 +89,6 @@ def function_environment(
         config.BUCKET_NAME: bucket.bucket_name,
         config.SIGNING_KEY_ID: signing_key_id,
         config.SIGNING_KEY_PARAMETER: signing_key_parameter,
-        "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
     }
 
 
@@ -123,7 +122,8 @@ def handler_function(
     environment: Mapping[str, str],
     reserved_concurrent_executions: int | None = None,
 ) -> lambda_.Function:
-    """The function running `<folder>/handler.py`'s `handler(event, context)`."""
+    """The function running `<folder>/handler.py`'s `handler(event, context)`, with the
+    Powertools settings and X-Ray tracing of every function (infra.observability)."""
     log_group = logs.LogGroup(
         scope,
         f"{construct_id}Logs",
@@ -141,10 +141,19 @@ def handler_function(
         memory_size=memory_size,
         timeout=timeout,
         layers=layers,
-        environment=dict(environment),
+        environment={**environment, **powertools_environment(scope)},
         reserved_concurrent_executions=reserved_concurrent_executions,
         log_group=log_group,
+        tracing=lambda_tracing(scope),
     )
+    if tracing_enabled(scope):
+        acknowledge(
+            function,
+            "IAM5",
+            "Active tracing's xray:PutTraceSegments and xray:PutTelemetryRecords, which"
+            " apply to no resource of their own (AWS documents them with Resource `*`).",
+            findings=["Resource::*"],
+        )
     acknowledge(
         function,
         "IAM4",

@@ -34,7 +34,6 @@ _BATCH_SIZE = 10
 # The fewest concurrent workers an SQS event source allows: invalidations are few, and
 # CloudFront counts them per distribution, so more workers would only be refused more.
 _MAX_CONCURRENCY = 2
-"""SQS's longest: an operator has two weeks to redrive a failed invalidation."""
 
 
 class Invalidation(Construct):

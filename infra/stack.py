@@ -9,6 +9,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from imgpro import config
@@ -24,9 +25,11 @@ from infra.functions import (
     distribution_environment,
     function_environment,
     log_retention_days,
+    pascal_case,
 )
 from infra.invalidation import Invalidation
 from infra.layers import Layers
+from infra.monitoring import Monitoring
 from infra.nag import BASIC_EXECUTION_ROLE, acknowledge, arn_finding
 from infra.options import DEV_CONTEXT_KEY, flag, is_dev
 from infra.resize import RESIZE_FUNCTION, Resizer, reserved_concurrency
@@ -145,6 +148,18 @@ class ImgProStack(cdk.Stack):
         )
         self._grant_least_privilege()
         self._acknowledge_cdk_providers()
+        # Last: it sends every alarm made above to the alarm topics.
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            rest_api=self.api.rest_api,
+            functions=self.functions,
+            dead_letter_queues=self.dead_letter_queues,
+            invalidation_queue=self.invalidation.queue,
+            expiry_function=self.expiry.function,
+            # Not the expiry worker's: it fails the record, which the stream retries.
+            invalidating_functions={name: self.api.functions[name] for name in _INVALIDATES_CACHE},
+        )
 
         cdk.CfnOutput(self, "ApiUrl", value=self.api.rest_api.url)
         if self.api.domain_name is not None:
@@ -165,6 +180,9 @@ class ImgProStack(cdk.Stack):
             "InvalidationDeadLetterQueueUrl",
             value=self.invalidation.dead_letters.queue_url,
         )
+        # Where S3 events a worker failed every try wait for a replay.
+        for name, queue in self.workers.dead_letters.items():
+            cdk.CfnOutput(self, f"{pascal_case(name)}DeadLetterQueueUrl", value=queue.queue_url)
 
     @property
     def functions(self) -> dict[str, lambda_.Function]:
@@ -175,6 +193,16 @@ class ImgProStack(cdk.Stack):
             RESIZE_FUNCTION: self.resizer.function,
             WORKER_FUNCTION: self.expiry.function,
             INVALIDATION_WORKER: self.invalidation.function,
+        }
+
+    @property
+    def dead_letter_queues(self) -> dict[str, sqs.Queue]:
+        """Every dead-letter queue of the stack, by the folder of the function whose
+        failures it keeps."""
+        return {
+            **self.workers.dead_letters,
+            WORKER_FUNCTION: self.expiry.dead_letters,
+            INVALIDATION_WORKER: self.invalidation.dead_letters,
         }
 
     def _grant_least_privilege(self) -> None:

@@ -1,10 +1,7 @@
 """The invalidation queue: each message becomes one CloudFront invalidation, retried by
 SQS until CloudFront takes it (imgpro.invalidation)."""
 
-from typing import Any
-
 from imgpro.invalidation import handle_queue_event
+from imgpro.observability import worker_handler
 
-
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle_queue_event(event, context)
+handler = worker_handler("invalidate", handle_queue_event)

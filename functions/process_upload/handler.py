@@ -2,8 +2,12 @@
 
 from typing import Any
 
+from imgpro.observability import worker_handler
 from imgpro.processing import handle_s3_event
 
 
-def handler(event: dict[str, Any], context: Any) -> None:
+def process(event: dict[str, Any], context: Any) -> None:
     handle_s3_event(event)
+
+
+handler = worker_handler("process_upload", process)

@@ -102,6 +102,36 @@ def function_properties(template: Template, function_id: Callable[[str], str]):
     return lookup
 
 
+TRACING_ACTIONS = frozenset({"xray:PutTelemetryRecords", "xray:PutTraceSegments"})
+"""What X-Ray active tracing adds to every function's role (CDK's Tracing.ACTIVE), on
+Resource `*`; CDK may merge it with other actions on `*` into one statement."""
+
+
+@pytest.fixture(scope="session")
+def tracing_actions() -> frozenset[str]:
+    return TRACING_ACTIONS
+
+
+@pytest.fixture(scope="session")
+def without_tracing() -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
+    """A role's statements less X-Ray's actions, for tests that list a role's rights
+    (test_infra_observability checks the X-Ray ones)."""
+
+    def strip(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        stripped = []
+        for statement in statements:
+            actions = statement["Action"]
+            actions = [actions] if isinstance(actions, str) else actions
+            if statement["Resource"] == "*":
+                actions = [a for a in actions if a not in TRACING_ACTIONS]
+            if actions:
+                action = actions[0] if len(actions) == 1 else actions
+                stripped.append({**statement, "Action": action})
+        return stripped
+
+    return strip
+
+
 @pytest.fixture(scope="session")
 def role_statements(stack: ImgProStack, template: Template) -> Callable[[str], list[dict]]:
     """Every IAM statement attached to the execution role of the function `name`."""

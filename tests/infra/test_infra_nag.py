@@ -33,6 +33,11 @@ VARIANTS = {
         "imgpro:cdnCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/b-2",
         "imgpro:corsOrigins": ["https://app.example.com"],
     },
+    "alarm-topics": {
+        "imgpro:alarmEmail": "ops@example.com",
+        "imgpro:alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:ops-pager",
+    },
+    "no-tracing-no-dashboard": {"imgpro:tracing": "false", "imgpro:dashboard": "false"},
 }
 
 

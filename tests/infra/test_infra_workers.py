@@ -123,3 +123,80 @@ def test_only_the_media_bucket_may_invoke_the_worker(
             "SourceArn": {"Fn::GetAtt": [bucket_id, "Arn"]},
         }
     ]
+
+
+# --- what failed every try -------------------------------------------------------------------
+
+
+def _queue_id(stack: ImgProStack, worker) -> str:
+    return stack.get_logical_id(stack.workers.dead_letters[worker.function].node.default_child)
+
+
+@pytest.mark.parametrize("worker", WORKERS, ids=IDS)
+def test_an_event_that_failed_three_tries_goes_to_the_workers_dead_letter_queue(
+    worker, template: Template, stack: ImgProStack, function_id: Callable[[str], str]
+) -> None:
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "FunctionName": {"Ref": function_id(worker.function)},
+            "Qualifier": "$LATEST",
+            "MaximumRetryAttempts": 2,
+            "DestinationConfig": {
+                "OnFailure": {"Destination": {"Fn::GetAtt": [_queue_id(stack, worker), "Arn"]}}
+            },
+        },
+    )
+
+
+@pytest.mark.parametrize("worker", WORKERS, ids=IDS)
+def test_the_workers_dead_letter_queue_is_encrypted_and_keeps_messages_14_days(
+    worker, template: Template, stack: ImgProStack
+) -> None:
+    queue = template.find_resources("AWS::SQS::Queue")[_queue_id(stack, worker)]
+    assert queue["Properties"] == {
+        "MessageRetentionPeriod": 14 * 24 * 3600,
+        "SqsManagedSseEnabled": True,
+    }
+
+
+@pytest.mark.parametrize("worker", WORKERS, ids=IDS)
+def test_the_worker_may_send_only_to_its_own_dead_letter_queue(
+    worker, stack: ImgProStack, role_statements: Callable[[str], list[dict[str, Any]]]
+) -> None:
+    sqs = [s for s in role_statements(worker.function) if "sqs:" in str(s["Action"])]
+    assert [(s["Action"], s["Resource"]) for s in sqs] == [
+        (
+            ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
+            {"Fn::GetAtt": [_queue_id(stack, worker), "Arn"]},
+        )
+    ]
+
+
+@pytest.mark.parametrize("worker", WORKERS, ids=IDS)
+def test_an_alarm_goes_off_on_worker_errors(
+    worker, template: Template, function_id: Callable[[str], str]
+) -> None:
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "Namespace": "AWS/Lambda",
+            "MetricName": "Errors",
+            "Dimensions": [
+                {"Name": "FunctionName", "Value": {"Ref": function_id(worker.function)}}
+            ],
+            "Statistic": "Sum",
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "TreatMissingData": "notBreaching",
+        },
+    )
+
+
+@pytest.mark.parametrize("worker", WORKERS, ids=IDS)
+def test_the_workers_dead_letter_queue_url_is_an_output(
+    worker, template: Template, stack: ImgProStack
+) -> None:
+    outputs = template.find_outputs("*")
+    (name,) = [n for n, o in outputs.items() if o["Value"] == {"Ref": _queue_id(stack, worker)}]
+    assert name == "ProcessUploadDeadLetterQueueUrl"

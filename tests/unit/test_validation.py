@@ -149,7 +149,13 @@ def test_public_accepts_the_seeds_forms(raw, value) -> None:
     assert parse_public(raw) is value
 
 
-@pytest.mark.parametrize("raw", ["2", "", "maybe", 2, [1]])
+@pytest.mark.parametrize("raw", ["", "  "])
+def test_an_empty_public_is_no_choice_so_the_team_default_applies(raw) -> None:
+    # A form sends every field; one the user left blank is not a refusal (docs/decisions.md).
+    assert parse_public(raw) is None
+
+
+@pytest.mark.parametrize("raw", ["2", "maybe", 2, [1]])
 def test_public_refuses_other_values(raw) -> None:
     with pytest.raises(InvalidField):
         parse_public(raw)

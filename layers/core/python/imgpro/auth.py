@@ -18,7 +18,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from imgpro import clock
+from imgpro import clock, observability
 from imgpro.errors import Forbidden, Unauthorized
 from imgpro.models import META, TokenItem, token_pk
 
@@ -108,6 +108,7 @@ def authenticate(presented: PresentedToken) -> Caller:
     if not (same_secret and same_id):
         raise Unauthorized()
     record_use(item)
+    observability.bind_team(item.team_id)
     return Caller(
         team_id=item.team_id,
         token_id=int(item.token_id),

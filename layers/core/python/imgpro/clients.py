@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from imgpro import models
 from imgpro.config import settings
@@ -25,7 +25,7 @@ def s3() -> S3Client | Any:
     # Against an emulator (AWS_ENDPOINT_URL) presigned URLs must name the bucket in the
     # path; in AWS, virtual-hosted style is the supported one. Adaptive retries ride
     # out S3's 503 SlowDown.
-    style = "path" if os.environ.get("AWS_ENDPOINT_URL") else "virtual"
+    style: Literal["path", "virtual"] = "path" if os.environ.get("AWS_ENDPOINT_URL") else "virtual"
     config = Config(
         s3={"addressing_style": style}, signature_version="s3v4", retries={"mode": "adaptive"}
     )

@@ -53,6 +53,9 @@ IMPORT_DEADLINE_SECONDS = "IMGPRO_IMPORT_DEADLINE_SECONDS"
 CLOCK_OFFSET_SECONDS = "IMGPRO_CLOCK_OFFSET_SECONDS"
 """A local and testing aid, never set in AWS: seconds `imgpro.clock` adds to the wall
 clock, read once at import (the local stack also moves it at run time: README)."""
+LOG_FORMAT = "IMGPRO_LOG_FORMAT"
+"""`json` (Powertools JSON logs and EMF metrics) or `plain` (neither: the local stack);
+unset, `json` in Lambda and `plain` elsewhere (imgpro.observability)."""
 
 # API Gateway hands a Lambda at most 6 MB of event, and a binary body arrives
 # base64-encoded (4/3 larger) inside it, so about 4.4 MB of raw body is the most

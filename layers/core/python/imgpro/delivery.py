@@ -20,11 +20,12 @@ Which paths exist and which keys they map to is `imgpro.keys`.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
-from imgpro import keys, media, storage
+from imgpro import keys, media, observability, storage
 from imgpro.imaging.errors import ImageRejected
 from imgpro.imaging.formats import IMAGE_CSP
 from imgpro.singleflight import SingleFlight
@@ -271,13 +272,16 @@ def _make_variant(
     from imgpro.imaging import formats
     from imgpro.imaging.variants import render
 
+    assert found.ext is not None  # _from_origin serves nothing of media without one
     by_ext = {f.ext: f for f in formats.STORED_AS_IS}
+    started = time.perf_counter()
     try:
         variant = render(data, by_ext[found.ext], size, output=by_ext[fmt])
     except ImageRejected as refused:
         # An original stored before a budget limit changed: serving it whole is the
         # client's choice to make, not ours.
         return _error(422, f"{refused} No size variants are made of this image.")
+    render_ms = (time.perf_counter() - started) * 1000
     content_type = keys.CONTENT_TYPES[fmt]
     storage.put_variant(
         keys.variant_key(found.uid, size, fmt, private=private),
@@ -289,6 +293,10 @@ def _make_variant(
     media.record_variant(
         found.uid,
         media.SizeVariant(size, variant.width, variant.height, len(variant.data), fmt),
+    )
+    observability.add_metric(observability.VARIANTS_MADE)
+    observability.add_metric(
+        observability.VARIANT_RENDER_TIME, render_ms, observability.MILLISECONDS
     )
     return _image(variant.data, content_type, private=private, vary=True)
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from imgpro import __version__, idempotency, media, quotas, ratelimit, storage
+from imgpro import __version__, idempotency, media, observability, quotas, ratelimit, storage
 from imgpro.auth import READ, WRITE, Caller, authenticate, parse_authorization
 from imgpro.config import settings
 from imgpro.errors import (
@@ -41,7 +41,13 @@ from imgpro.validation import (
     parse_tags,
     parse_ttl,
 )
-from imgpro.views import batch_delete_json, batch_update_json, media_json, page_json
+from imgpro.views import (
+    batch_delete_json,
+    batch_update_json,
+    direct_upload_json,
+    media_json,
+    page_json,
+)
 
 if TYPE_CHECKING:
     from imgpro.imaging.pipeline import Prepared
@@ -136,7 +142,9 @@ def upload(request: Request) -> Response:
 
         image = FieldErrors.single("file", prepare, upload_file.data)
         name = stored_name(upload_file.filename, image.format)
-        return _created(request, team, image, name, _Fields(description, tags, ttl, public))
+        created = _created(request, team, image, name, _Fields(description, tags, ttl, public))
+        observability.add_metric(observability.UPLOADS)
+        return created
 
     result = idempotency.run_once(
         store,
@@ -182,6 +190,7 @@ def _created(
         ),
         standing=team,
     )
+    observability.add_metric(observability.BYTES_STORED, len(image.data), observability.BYTES)
     return {"status": 201, "body": json.dumps(media_json(created, api_base_url=request.base_url))}
 
 
@@ -233,12 +242,7 @@ def upload_direct(request: Request) -> Response:
             standing=team,
         )
         upload = storage.presigned_upload(pending.uid, max_bytes=size or 0)
-        payload = media_json(pending, api_base_url=request.base_url)
-        payload["upload"] = {
-            "url": upload.url,
-            "fields": upload.fields,
-            "expires_at": upload.expires_at,
-        }
+        payload = direct_upload_json(pending, upload, api_base_url=request.base_url)
         return {"status": 201, "body": json.dumps(payload)}
 
     result = idempotency.run_once(
@@ -286,7 +290,9 @@ def import_url(request: Request) -> Response:
         team = _team_with_room(caller.team_id)  # before the fetch and the pixel work
         imported = _import(url)
         fields = _Fields(description, tags, ttl, public)
-        return _created(request, team, imported.image, imported.name, fields)
+        created = _created(request, team, imported.image, imported.name, fields)
+        observability.add_metric(observability.IMPORTS)
+        return created
 
     result = idempotency.run_once(
         store,

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -41,6 +41,9 @@ from imgpro.clients import bind_table
 from imgpro.expiry_rules import MEDIA_KEY_PREFIX, MEDIA_SORT_KEY, TTL_IDENTITY
 from imgpro.media import store
 from imgpro.models import ExpiryReceipt, MediaItem, receipt_pk
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 logger = logging.getLogger("imgpro")
 
@@ -62,7 +65,7 @@ class ExpiredMedia:
     """Whether the edge may hold its bytes (imgpro.cdn.edge_paths)."""
 
 
-def handle_stream_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle_stream_event(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     """The Lambda handler's body: every record on its own, failures reported by sequence
     number (`{"batchItemFailures": [{"itemIdentifier": ...}]}`)."""
     bind_table()

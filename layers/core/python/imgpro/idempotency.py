@@ -99,7 +99,8 @@ def _idempotent_runner() -> tuple[Any, Callable[..., dict[str, Any]]]:
         hash_function="sha256",
     )
 
-    @idempotent_function(
+    # Powertools types the decorator factory's result as Any; `run` keeps its signature.
+    @idempotent_function(  # type: ignore[untyped-decorator]
         data_keyword_argument="request", persistence_store=persistence, config=config
     )
     def run(*, request: dict[str, Any], produce: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ one CreateInvalidation on the distribution, retried until CloudFront takes it.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -25,12 +25,15 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from imgpro import cdn
+from imgpro import cdn, observability
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 logger = logging.getLogger("imgpro")
 
 
-def handle_queue_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handle_queue_event(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     """The Lambda handler's body: every message on its own, failures reported by message
     id (`{"batchItemFailures": [{"itemIdentifier": ...}]}`), even when all of them failed:
     a refusal is expected under load, and the function's Errors (and their alarm) are
@@ -50,6 +53,7 @@ def invalidate_message(record: SQSRecord) -> str:
     except Exception as error:
         code = cdn.error_code(error)
         tries = record.attributes.approximate_receive_count
+        observability.add_metric(observability.INVALIDATIONS_RETRIED)
         if code in cdn.RETRY_LATER:
             logger.warning(
                 "invalidation of %d paths (%s %s) refused for now (%s, try %s); SQS offers "

@@ -16,6 +16,8 @@ gsi1; they carry `expires_at` so TTL removes them with their media.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -56,7 +58,10 @@ def sort_key(created_ms: int, uid: str) -> str:
     return f"{created_ms:013d}#{uid}"
 
 
-class _Gsi1(GlobalSecondaryIndex):
+_M = TypeVar("_M", bound=Model)
+
+
+class _Gsi1(GlobalSecondaryIndex[_M]):
     class Meta:
         index_name = GSI1
         projection = AllProjection()
@@ -81,7 +86,7 @@ class MediaItem(Model):
     sk = UnicodeAttribute(range_key=True, default=META)
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
-    by_team = _Gsi1()
+    by_team: _Gsi1[MediaItem] = _Gsi1()
 
     uid = UnicodeAttribute()
     team_id = UnicodeAttribute()
@@ -98,7 +103,8 @@ class MediaItem(Model):
     declared_size = NumberAttribute(null=True)
     """Bytes a large upload announced (POST /v1/upload/direct); the upload may not exceed it."""
     description = UnicodeAttribute(null=True)
-    tags = ListAttribute(of=UnicodeAttribute, null=True)
+    # PynamoDB types `of` as the element's value type, but it takes the element's attribute class.
+    tags: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]
     created_ms = NumberAttribute()
     updated_ms = NumberAttribute()
     expires_at = NumberAttribute(null=True)
@@ -106,11 +112,11 @@ class MediaItem(Model):
     # format), written by the resize function when it first makes that variant.
     # Flat attributes rather than one map: each is SET on its own, with no
     # read-modify-write and no "map must exist first" round trip.
-    v_s = MapAttribute(null=True)
-    v_m = MapAttribute(null=True)
-    v_l = MapAttribute(null=True)
-    v_xl = MapAttribute(null=True)
-    v_xxl = MapAttribute(null=True)
+    v_s: MapAttribute[str, Any] = MapAttribute(null=True)
+    v_m: MapAttribute[str, Any] = MapAttribute(null=True)
+    v_l: MapAttribute[str, Any] = MapAttribute(null=True)
+    v_xl: MapAttribute[str, Any] = MapAttribute(null=True)
+    v_xxl: MapAttribute[str, Any] = MapAttribute(null=True)
 
 
 class TagLink(Model):
@@ -121,7 +127,7 @@ class TagLink(Model):
     sk = UnicodeAttribute(range_key=True)
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
-    by_tag = _Gsi1()
+    by_tag: _Gsi1[TagLink] = _Gsi1()
 
     uid = UnicodeAttribute()
     expires_at = NumberAttribute(null=True)
@@ -153,12 +159,13 @@ class TokenItem(Model):
     sk = UnicodeAttribute(range_key=True, default=META)
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
-    by_team = _Gsi1()
+    by_team: _Gsi1[TokenItem] = _Gsi1()
 
     token_id = NumberAttribute()
     secret_hash = UnicodeAttribute()
     team_id = UnicodeAttribute()
-    abilities = ListAttribute(of=UnicodeAttribute)
+    # As MediaItem.tags: PynamoDB types `of` as the element's value type.
+    abilities: ListAttribute[str] = ListAttribute(of=UnicodeAttribute)  # type: ignore[arg-type]
     name = UnicodeAttribute(default="")
     created_ms = NumberAttribute()
     last_used_ms = NumberAttribute(null=True)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
-from imgpro import keys, media, storage
+from imgpro import keys, media, observability, storage
 from imgpro.clients import bind_table
 from imgpro.imaging import limits
 from imgpro.imaging.errors import ImageRejected
@@ -56,7 +56,7 @@ def process_incoming(uid: str) -> None:
         logger.info("upload %s refused: %s", uid, refused)
         media.fail_pending(uid)
     else:
-        media.finish_pending(
+        finished = media.finish_pending(
             uid,
             media.StoredImage(
                 data=image.data,
@@ -67,4 +67,9 @@ def process_incoming(uid: str) -> None:
                 height=image.height,
             ),
         )
+        if finished is not None:
+            observability.add_metric(observability.UPLOADS)
+            observability.add_metric(
+                observability.BYTES_STORED, len(image.data), observability.BYTES
+            )
     storage.delete_object(keys.incoming_key(uid))

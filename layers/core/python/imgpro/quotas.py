@@ -33,10 +33,13 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imgpro import clock
 from imgpro.errors import QuotaExceeded
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
 
 GB = 10**9
 """Decimal units, as the plans are sold: 1 GB is 1,000,000,000 bytes (docs/quotas.md)."""
@@ -281,7 +284,7 @@ def settlement(team_id: str, *, declared: int, stored: int) -> Change:
     return Change(team_id=team_id, nbytes=stored - declared)
 
 
-def held(status: str, *, filesize: int | None, declared_size: int | None) -> tuple[int, int]:
+def held(status: str, *, filesize: float | None, declared_size: float | None) -> tuple[int, int]:
     """What a media item holds of its team's quota, by its status: (bytes, images of its
     creation month still reserved). A ready item its stored size; a large upload still
     processing its declared size and its image (both reserved when it was announced); a
@@ -458,7 +461,8 @@ def backoff(attempt: int) -> None:
 def _get(team_id: str, *, consistent: bool) -> Mapping[str, Any]:
     client, table = _client()
     answer = client.get_item(TableName=table, Key=_key(team_id), ConsistentRead=consistent)
-    return answer.get("Item", {})
+    item: Mapping[str, Any] = answer.get("Item", {})
+    return item
 
 
 def _key(team_id: str) -> dict[str, Any]:
@@ -477,7 +481,7 @@ def _string(raw: Mapping[str, Any], name: str) -> str | None:
     return None if value is None else value.get("S")
 
 
-def _code(error: Any) -> str:
+def _code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
 
 

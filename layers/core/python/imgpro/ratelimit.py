@@ -22,7 +22,7 @@ import re
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from imgpro import clock
 from imgpro.config import settings
@@ -82,6 +82,7 @@ def usage(limits: Limits, *, minute_count: int, hour_count: int, at: float, allo
     hour_reset = math.floor(at / HOUR) * HOUR + HOUR
     minute_left = max(0, limits.per_minute - minute_count)
     hour_left = max(0, limits.per_hour - hour_count)
+    window: Literal["minute", "hour"]
     if hour_left < minute_left or hour_left == 0:
         window, limit, remaining, reset = "hour", limits.per_hour, hour_left, hour_reset
     else:
@@ -148,7 +149,9 @@ def record(token_id: int, limits: Limits, *, at: float) -> Usage:
             raise
         # DynamoDB returns the item that failed the condition; an emulator that does not
         # costs one more read, and only on this (refused) path.
-        counts = error.response.get("Item") or _read(client, table, key)
+        # Not in botocore-stubs' ClientError response, which has only the common keys.
+        item = cast("dict[str, Any] | None", error.response.get("Item"))
+        counts = item or _read(client, table, key)
         return _usage(limits, counts, minute, at=at, allowed=False)
     return _usage(limits, answer.get("Attributes", {}), minute, at=at, allowed=True)
 
@@ -167,7 +170,10 @@ def _usage(limits: Limits, item: dict[str, Any], minute: str, *, at: float, allo
 
 
 def _read(client: Any, table: str, key: dict[str, Any]) -> dict[str, Any]:
-    return client.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item", {})
+    item: dict[str, Any] = client.get_item(TableName=table, Key=key, ConsistentRead=True).get(
+        "Item", {}
+    )
+    return item
 
 
 def _client() -> tuple[Any, str]:

@@ -53,6 +53,11 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/v1/media/{uid}", "update_media"),
     Route("DELETE", "/v1/media/{uid}", "delete_media"),
     Route("GET", "/{uid}", "share"),
+    # Documentation: the OpenAPI document generated from this table (imgpro.openapi) and
+    # the playground page that drives it (imgpro.playground).
+    Route("GET", "/openapi.json", "openapi"),
+    Route("GET", "/docs", "playground"),
+    Route("GET", "/docs/{asset}", "playground"),
 )
 
 

@@ -12,11 +12,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from imgpro import clock, expiry_rules
 from imgpro.clients import s3
 from imgpro.config import settings
 from imgpro.keys import incoming_key, is_private, on_side, variants_prefix
+
+if TYPE_CHECKING:
+    from typing import Literal, TypedDict
+
+    class _Tagging(TypedDict, total=False):
+        """The tagging arguments of PutObject."""
+
+        Tagging: str
+
+    class _CopyTagging(_Tagging, total=False):
+        """The tagging arguments of CopyObject."""
+
+        TaggingDirective: Literal["COPY", "REPLACE"]
+
 
 _DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
 
@@ -106,7 +121,7 @@ def put_variant(
 ) -> None:
     """Store a size variant; one of ephemeral media is tagged for the lifecycle backstop
     as its original is (others carry no tags)."""
-    extra = {} if expires_at is None else {"Tagging": expiry_tagging(expires_at)}
+    extra: _Tagging = {} if expires_at is None else {"Tagging": expiry_tagging(expires_at)}
     s3().put_object(
         Bucket=settings().bucket_name,
         Key=key,
@@ -125,7 +140,7 @@ def move_media_objects(
 
     A copy is a new object, whose lifecycle days count from now: copies of ephemeral
     media (`expires_at`) are tagged again for the days left, others keep their tags."""
-    tagging = (
+    tagging: _CopyTagging = (
         {"TaggingDirective": "COPY"}
         if expires_at is None
         else {"TaggingDirective": "REPLACE", "Tagging": expiry_tagging(expires_at)}

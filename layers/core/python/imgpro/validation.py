@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from imgpro.errors import ValidationFailed
 from imgpro.imaging.errors import ImageRejected
@@ -149,8 +149,9 @@ _FALSE = {"0", "false", "no", "off"}
 
 
 def parse_public(raw: Any) -> bool | None:
-    """`"1"`/`"0"`, booleans, 1/0, and the usual true/false words; None when absent."""
-    if raw is None:
+    """`"1"`/`"0"`, booleans, 1/0, and the usual true/false words; None when absent or
+    empty (a form sends every field, an unset one empty: the team's default applies)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
     if isinstance(raw, bool):
         return raw
@@ -232,7 +233,7 @@ def parse_tag_filter_mode(raw: Any) -> TagFilterMode:
     if raw is None or raw == "":
         return "any"
     if raw in ("any", "all"):
-        return raw
+        return cast(TagFilterMode, raw)
     raise InvalidField('Tag mode must be "any" or "all"')
 
 
@@ -240,7 +241,7 @@ def parse_tag_update_mode(raw: Any) -> TagUpdateMode:
     if raw is None or raw == "":
         return "replace"
     if raw in ("replace", "add", "remove"):
-        return raw
+        return cast(TagUpdateMode, raw)
     raise InvalidField('Tag mode must be "replace", "add" or "remove"')
 
 

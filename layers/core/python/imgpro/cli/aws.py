@@ -23,7 +23,7 @@ import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from imgpro import config
@@ -31,6 +31,9 @@ from imgpro.cli import flags
 from imgpro.local.stack import CREDENTIAL as LOCAL_CREDENTIAL
 from imgpro.local.stack import REGION as LOCAL_REGION
 from imgpro.local.stack import TABLE as LOCAL_TABLE
+
+if TYPE_CHECKING:
+    from boto3.session import Session
 
 ENDPOINT_ENV = "AWS_ENDPOINT_URL"
 TABLE_OUTPUT = "TableName"
@@ -161,7 +164,9 @@ def connect(args: argparse.Namespace) -> Target:
             f"--table or --stack is required (or set ${config.TABLE_NAME})", status=2
         )
     local = endpoint is not None and is_loopback(endpoint)
-    session, credentials = _local_session(args, endpoint) if local else _aws_session(args)
+    session, credentials = (
+        _local_session(args, endpoint) if local and endpoint is not None else _aws_session(args)
+    )
     region = session.region_name
     if args.stack:
         table = table_of_stack(session, args.stack, endpoint_url=endpoint)
@@ -190,7 +195,9 @@ def is_loopback(endpoint: str) -> bool:
         return False
 
 
-def _local_session(args: argparse.Namespace, endpoint: str) -> tuple[Any, tuple[str, str, None]]:
+def _local_session(
+    args: argparse.Namespace, endpoint: str
+) -> tuple[Session, tuple[str, str, None]]:
     """moto takes any credentials; its state is per region, and the local stack's is
     LOCAL_REGION: not the shell's AWS_REGION, which is for AWS."""
     import boto3
@@ -205,7 +212,7 @@ def _local_session(args: argparse.Namespace, endpoint: str) -> tuple[Any, tuple[
     return session, credentials
 
 
-def _aws_session(args: argparse.Namespace) -> tuple[Any, tuple[str, str, str | None]]:
+def _aws_session(args: argparse.Namespace) -> tuple[Session, tuple[str, str, str | None]]:
     """boto3's chain, resolved once: the region and credentials it finds, or why not.
 
     The region as the AWS CLI finds it: --region, $AWS_REGION (which boto3 alone ignores),
@@ -240,7 +247,7 @@ def check_listening(endpoint: str) -> None:
         ) from None
 
 
-def table_of_stack(session: Any, stack: str, *, endpoint_url: str | None = None) -> str:
+def table_of_stack(session: Session, stack: str, *, endpoint_url: str | None = None) -> str:
     """The table named by the stack's `TableName` output (cloudformation:DescribeStacks)."""
     from botocore.exceptions import ClientError
 

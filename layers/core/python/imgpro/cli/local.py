@@ -11,17 +11,20 @@ import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import imgpro
 from imgpro.cli import flags
 from imgpro.local.stack import DEFAULT_RATE_LIMIT, LocalStack, SeedError, StackOptions
 from imgpro.teams import PLANS
 
+if TYPE_CHECKING:
+    from imgpro.cli import Parser
+
 FUNCTIONS_DIR_ENV = "IMGPRO_FUNCTIONS_DIR"
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def add_command(commands: argparse._SubParsersAction[Parser]) -> None:
     local = commands.add_parser(
         "local",
         help="run the API on this machine, with moto for S3 and DynamoDB",

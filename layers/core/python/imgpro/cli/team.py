@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from imgpro.cli import aws, flags
 from imgpro.teams import PLANS
 
 
-def add_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+# Any: typeshed wants `parents` of the subparsers' own class (imgpro.cli.Parser), and
+# `common` is a plain ArgumentParser.
+def add_commands(
+    commands: argparse._SubParsersAction[Any], common: argparse.ArgumentParser
+) -> None:
     team = commands.add_parser("team", help="create, change and show teams")
     actions = team.add_subparsers(dest="action", required=True, metavar="ACTION")
 

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 from imgpro.cli import aws, flags
 
 
-def add_commands(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+# Any: typeshed wants `parents` of the subparsers' own class (imgpro.cli.Parser), and
+# `common` is a plain ArgumentParser.
+def add_commands(
+    commands: argparse._SubParsersAction[Any], common: argparse.ArgumentParser
+) -> None:
     token = commands.add_parser("token", help="issue, list and revoke API tokens")
     actions = token.add_subparsers(dest="action", required=True, metavar="ACTION")
 

@@ -118,8 +118,8 @@ def refusal_reason(address: IPAddress) -> str | None:
         inner_reason = refusal_reason(inner)
         if inner_reason is not None:
             return f"{wrapping} {inner_reason}"
-    for network, reason in REFUSED_IPV6:
-        if address in network:
+    for network6, reason in REFUSED_IPV6:
+        if address in network6:
             return reason
     if address in _MAPPED or address in _NAT64:
         # Routed as the IPv4 they carry, which passed above.

@@ -213,10 +213,10 @@ def _normalize_host(raw: str) -> tuple[str, IPAddress | None]:
     if len(host) > 253:
         raise FetchRefused(BAD_HOST)
     if looks_numeric(host):
-        address = parse_ipv4(host)
-        if address is None:
+        ipv4 = parse_ipv4(host)
+        if ipv4 is None:
             raise FetchRefused(BAD_HOST)
-        return str(address), address
+        return str(ipv4), ipv4
     return host, None
 
 

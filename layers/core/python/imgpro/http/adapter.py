@@ -8,9 +8,9 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from imgpro import config, ratelimit
+from imgpro import config, observability, ratelimit
 from imgpro.clients import bind_table
-from imgpro.errors import ApiError
+from imgpro.errors import ApiError, QuotaExceeded, RateLimited
 from imgpro.http.requests import Request, request_from_event
 from imgpro.http.responses import Response
 
@@ -28,12 +28,40 @@ raise_server_errors = False
 
 
 def lambda_handler(endpoint: Endpoint) -> Handler:
+    """The Lambda handler of a route: one invocation (`imgpro.observability`) per request,
+    its log lines keyed by route, request ids and team, its summary line and metrics
+    written at its end."""
+    observability.setup()
+
     def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-        return handle(endpoint, event, context).to_proxy()
+        route = route_of(event)
+        with observability.invocation(
+            route,
+            context,
+            route=route,
+            # The path only: a query string is never logged.
+            path=str(event.get("path") or "")[:MAX_LOGGED_PATH] or None,
+            correlation_id=(event.get("requestContext") or {}).get("requestId"),
+        ) as current:
+            response = handle(endpoint, event, context)
+            current.status = response.status
+            return response.to_proxy()
 
     handler.__name__ = f"{endpoint.__name__}_handler"
     handler.__doc__ = endpoint.__doc__
     return handler
+
+
+MAX_LOGGED_PATH = 256
+"""Characters of a request's path its log lines carry."""
+
+
+def route_of(event: Mapping[str, Any]) -> str:
+    """`METHOD /resource/{path}`: the API Gateway resource, not the path asked for."""
+    request_context = event.get("requestContext") or {}
+    method = str(event.get("httpMethod") or request_context.get("httpMethod") or "?").upper()
+    resource = event.get("resource") or request_context.get("resourcePath") or "?"
+    return f"{method} {resource}"
 
 
 def handle(endpoint: Endpoint, event: Mapping[str, Any], context: Any = None) -> Response:
@@ -75,12 +103,24 @@ def _respond(endpoint: Endpoint, event: Mapping[str, Any], context: Any) -> Resp
         bind_table()
         return endpoint(request_from_event(event, context))
     except ApiError as error:
+        observe_error(error)
         return error_response(error)
     except Exception:
+        observability.add_error(INTERNAL_ERROR["code"])
         if raise_server_errors:
             raise
         logger.exception("unhandled error in %s", endpoint.__name__)
         return Response.json(500, INTERNAL_ERROR)
+
+
+def observe_error(error: ApiError) -> None:
+    """The metrics of an error answered: `Errors` by code, and the refusals that say a
+    team or token is at its limit."""
+    observability.add_error(error.code)
+    if isinstance(error, RateLimited):
+        observability.add_metric(observability.RATE_LIMITED)
+    elif isinstance(error, QuotaExceeded):
+        observability.add_metric(observability.QUOTA_REFUSED)
 
 
 def with_rate_limit_headers(response: Response, usage: ratelimit.Usage | None) -> Response:

@@ -40,7 +40,8 @@ class _Entry(NamedTuple):
     """Offset of the 12-byte entry."""
     tag: int
     kind: int
-    count: int
+    # Shadows tuple.count, which nothing calls on an entry; "count" is the TIFF field's name.
+    count: int  # type: ignore[assignment]
     value: int
     """Offset of the value: inside the entry itself when it fits in 4 bytes."""
     size: int
@@ -65,10 +66,12 @@ class _Tiff:
         return cls(data, order, first)
 
     def u16(self, pos: int) -> int:
-        return struct.unpack_from(self.order + "H", self.data, pos)[0]
+        value: int = struct.unpack_from(self.order + "H", self.data, pos)[0]
+        return value
 
     def u32(self, pos: int) -> int:
-        return struct.unpack_from(self.order + "I", self.data, pos)[0]
+        value: int = struct.unpack_from(self.order + "I", self.data, pos)[0]
+        return value
 
     def ifd(self, offset: int) -> tuple[list[_Entry], int] | None:
         """The entries of the IFD at `offset` and the offset of the next IFD (0 for none),

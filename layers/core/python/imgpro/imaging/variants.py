@@ -139,7 +139,8 @@ def _render_animation(image: Image.Image, size: str, output: ImageFormat) -> Var
     icc = image.info.get("icc_profile")
     frames: list[Image.Image] = []
     durations: list[int] = []
-    for index in range(image.n_frames):
+    # Pillow declares n_frames on no class; render() sends only images that have it (> 1).
+    for index in range(image.n_frames):  # type: ignore[attr-defined]
         image.seek(index)
         frame = image.convert("RGBA")  # loads the frame; WebP sets its duration only then
         durations.append(pixels.frame_duration(image))

@@ -70,7 +70,8 @@ def without_location(packet: bytes) -> bytes | None:
     body = packet.rstrip(b"\x00")
     try:
         body.decode("utf-8")
-        document = parseString(body, forbid_dtd=True)
+        # types-defusedxml says str; like the stdlib's minidom.parseString it takes bytes.
+        document = parseString(body, forbid_dtd=True)  # type: ignore[arg-type]
     except (ExpatError, ValueError):  # defusedxml's refusals are ValueErrors, as is bad UTF-8
         return None
     root = document.documentElement

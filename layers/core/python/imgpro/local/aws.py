@@ -27,11 +27,11 @@ from werkzeug.serving import make_server
 
 from imgpro.local.s3_events import (
     ObjectWrite,
-    S3Error,
     S3Notifications,
     StoredObject,
     WorkerEvent,
 )
+from imgpro.local.s3_post import S3Error
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -102,6 +102,7 @@ def stored_object(bucket: str, key: str) -> StoredObject | None:
     stored = found.keys.get(key) if found is not None else None
     if not isinstance(stored, FakeKey):  # missing, or a delete marker
         return None
+    assert found is not None  # the key was found in it
     return StoredObject(
         size=stored.size,
         etag=stored.etag.strip('"'),

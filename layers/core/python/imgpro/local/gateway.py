@@ -46,9 +46,13 @@ logger = logging.getLogger("imgpro.local")
 
 
 class Delivered(Protocol):
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
+    # Read-only, so that a `Delivery` (whose headers are a dict) is one.
+    @property
+    def status(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def body(self) -> bytes: ...
 
 
 Deliver = Callable[[str, dict[str, str], dict[str, str]], Delivered]

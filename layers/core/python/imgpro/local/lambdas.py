@@ -124,7 +124,7 @@ def _load(path: Path) -> Handler:
 
 
 def _handler_of(module: ModuleType, path: Path) -> Handler:
-    handler = getattr(module, "handler", None)
+    handler: object = getattr(module, "handler", None)
     if not callable(handler):
         raise AttributeError(f"{path} has no callable `handler(event, context)`")
     return handler

@@ -64,7 +64,7 @@ def read_body(environ: dict[str, Any]) -> bytes:
     stream = environ["wsgi.input"]
     length = str(environ.get("CONTENT_LENGTH") or "").strip()
     if length.isdigit():
-        body = stream.read(int(length))
+        body: bytes = stream.read(int(length))
     elif environ.get("wsgi.input_terminated"):
         body = stream.read()  # chunked: the server ends the stream with the body
     else:

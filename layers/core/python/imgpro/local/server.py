@@ -7,13 +7,16 @@ Gateway's limit, so no handler ever sees a request the deployed API would refuse
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
 from typing import Any
 
+from imgpro import observability
 from imgpro.local.events import HttpRequest, HttpResponse
 from imgpro.local.gateway import (
     MAX_BODY_BYTES,
@@ -33,6 +36,13 @@ _TRANSPORT_HEADERS = frozenset({"content-length", "connection", "keep-alive", "t
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 logger = logging.getLogger("imgpro.local")
+
+_TRANSPORT_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("The request line or a header is malformed", "bad_request"),
+    414: ("The request line is too long (at most 64 KiB)", "uri_too_long"),
+    431: ("A header line is too long, or there are too many headers", "headers_too_large"),
+    505: ("Only HTTP/1.0 and HTTP/1.1 are supported", "http_version_not_supported"),
+}
 
 
 class LocalHttpServer(ThreadingHTTPServer):
@@ -80,6 +90,30 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_GET
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, QUERY, PROPFIND…) reaches the gateway too, which answers
+        # one no route takes as API Gateway does (JSON 404), not http.server's HTML 501.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a request line or header over 64 KiB, too many
+        headers, bad syntax) in the seed's JSON error shape instead of an HTML page; the
+        connection is closed, as the request could not be read to its end."""
+        error, error_code = _TRANSPORT_ERRORS.get(code, (message or "Bad request", "bad_request"))
+        body = json.dumps({"error": error, "code": error_code}).encode()
+        self.close_connection = True
+        if not getattr(self, "request_version", None) or self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.1"  # answer in HTTP/1.1 even to a line we refused
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
     def version_string(self) -> str:
         return self.server_version
 
@@ -94,11 +128,34 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         logger.info("%s %s", self.address_string(), format % args)
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # `_serve` logs its own line once the response is sent; a response http.server
+        # sends itself (a refused request line, an early 413) is logged here, in the same
+        # form: never the query, which can hold a signed URL's signature.
+        if not self._serving:
+            line = request_line(getattr(self, "command", None), getattr(self, "path", ""), code)
+            logger.info("%s", line)
+
+    _serving = False
+
     def _serve(self) -> None:
+        started = time.perf_counter()
+        self._serving = True
+        try:
+            with observability.watching() as seen:
+                response, close = self._respond()
+            self._send(response, close=close)
+        finally:
+            self._serving = False
+        duration_ms = (time.perf_counter() - started) * 1000
+        line = request_line(self.command, self.path, response.status, duration_ms, seen.team_id)
+        logger.info("%s", line)
+
+    def _respond(self) -> tuple[HttpResponse, bool]:
+        """The response, and whether to close the connection after it."""
         body = self._read_body()
         if isinstance(body, HttpResponse):
-            self._send(body, close=True)
-            return
+            return body, True
         request = HttpRequest(
             method=self.command,
             target=self.path,
@@ -108,7 +165,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
             protocol=self.request_version,
             server_port=self.server.port,
         )
-        self._send(self.server.gateway.dispatch(request))
+        return self.server.gateway.dispatch(request), False
 
     def _read_body(self) -> bytes | HttpResponse:
         """The request body, or the response that refuses it."""
@@ -152,6 +209,30 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if has_body and self.command != "HEAD":
             self.wfile.write(response.body)
+
+
+MAX_LOGGED_PATH = 200
+
+
+def request_line(
+    method: str | None,
+    target: str,
+    status: int | str,
+    duration_ms: float | None = None,
+    team_id: str | None = None,
+) -> str:
+    """The local stack's line for one request, e.g. `GET /v1/media/abc 200 12.3ms team=t_1`:
+    the path without its query (a signed URL's is a credential), the team when a token
+    authenticated."""
+    path = target.split("?", 1)[0].split("#", 1)[0] or "/"
+    if len(path) > MAX_LOGGED_PATH:
+        path = path[:MAX_LOGGED_PATH] + "..."
+    parts = [method or "-", path, str(int(status)) if isinstance(status, int) else status]
+    if duration_ms is not None:
+        parts.append(f"{duration_ms:.1f}ms")
+    if team_id:
+        parts.append(f"team={team_id}")
+    return " ".join(parts)
 
 
 def _client_ip(address: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imgpro import config
+from imgpro import config, observability
 
 if TYPE_CHECKING:
     from imgpro.local.aws import SerializedMotoServer
@@ -140,6 +140,8 @@ def environment(
         config.SIGNING_KEY_ID: keys.key_id,
         config.SIGNING_PRIVATE_KEY: keys.private_pem,
         config.SIGNING_PUBLIC_KEY: keys.public_pem,
+        # No JSON log lines or EMF from the handlers: the server prints one line a request.
+        config.LOG_FORMAT: observability.PLAIN,
     }
 
 

@@ -19,7 +19,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imgpro import clock
 from imgpro.expiry_rules import (
@@ -30,6 +30,9 @@ from imgpro.expiry_rules import (
 )
 from imgpro.local.events import ACCOUNT_ID
 from imgpro.models import TTL_ATTRIBUTE
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 REGION = "us-east-1"
 INTERVAL_SECONDS = 1.0
@@ -51,7 +54,7 @@ class TtlEmulator:
         *,
         table: str,
         invoke: Invoke,
-        client: Any = None,
+        client: DynamoDBClient | None = None,
         interval: float = INTERVAL_SECONDS,
         retry_attempts: int = STREAM_RETRY_ATTEMPTS,
     ) -> None:
@@ -190,7 +193,7 @@ class TtlEmulator:
                 continue
             self._pending.append((record, retries + 1))
 
-    def _dynamodb(self) -> Any:
+    def _dynamodb(self) -> DynamoDBClient:
         if self._client is None:
             import boto3
 
@@ -213,7 +216,7 @@ def matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
     return True
 
 
-def _leaf_matches(rule: Any, value: Any) -> bool:
+def _leaf_matches(rule: object, value: object) -> bool:
     if isinstance(rule, Mapping):
         if set(rule) == {"prefix"}:
             return isinstance(value, str) and value.startswith(rule["prefix"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from imgpro.media import store
 from imgpro.media.records import Page
@@ -115,7 +115,9 @@ def _first_of_each(links: Iterator[TagLink]) -> Iterator[TagLink]:
             yield link
 
 
-def _resolve(links: Iterator[TagLink], team_id: str, *, keep) -> Iterator[MediaItem]:
+def _resolve(
+    links: Iterator[TagLink], team_id: str, *, keep: Callable[[MediaItem], bool] | None
+) -> Iterator[MediaItem]:
     """Fetch the media items behind tag links, in link order, a batch at a time."""
     while True:
         chunk = list(itertools.islice(links, 25))

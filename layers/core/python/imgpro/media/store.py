@@ -20,7 +20,7 @@ details beyond the attributes they change.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -77,7 +77,8 @@ def load_many_owned(ids: Iterable[str], team_id: str) -> dict[str, MediaItem]:
 
 def live_filter(model: type[MediaItem] | type[TagLink]) -> Condition:
     """A query filter that leaves out expired items (or links), as `load` does."""
-    return model.expires_at.does_not_exist() | (model.expires_at > _now_seconds())
+    condition: Condition = model.expires_at.does_not_exist() | (model.expires_at > _now_seconds())
+    return condition
 
 
 def _expired(item: MediaItem) -> bool:
@@ -119,7 +120,7 @@ def to_media(item: MediaItem) -> Media:
     )
 
 
-def _variant_map(item: MediaItem, size: str) -> dict | None:
+def _variant_map(item: MediaItem, size: str) -> dict[str, Any] | None:
     value = getattr(item, f"v_{size}")
     return None if value is None else value.as_dict()
 
@@ -276,7 +277,9 @@ def _write(
             refused = "ConditionalCheckFailed"
             if team_last and usage is not None and codes and codes[-1] == refused:
                 if codes.count(refused) == 1:
-                    usage = quotas.after_refusal(usage, reasons[-1].raw_item, at_ms=at_ms)
+                    last = reasons[-1]
+                    assert last is not None  # its code is the refusal
+                    usage = quotas.after_refusal(usage, last.raw_item, at_ms=at_ms)
                     continue
             elif "TransactionConflict" in codes and refused not in codes:
                 quotas.backoff(attempt)

@@ -26,6 +26,7 @@ def _riff_end(data: bytes) -> int:
     """Where the RIFF payload ends, by its size field, checked against the data."""
     if len(data) < _RIFF_HEADER or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
         raise ImageRejected("The file is not a valid WebP image (bad RIFF header)")
+    riff_size: int
     (riff_size,) = struct.unpack_from("<I", data, 4)
     if riff_size < 4 + _CHUNK.size:
         raise _malformed("the RIFF size is too small")

@@ -10,12 +10,27 @@ dropped. tinycss2 resolves escapes, so `\\75 rl(` is checked as the `url(` it is
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, cast
 
 import tinycss2
 from tinycss2 import ast
 
 from imgpro.imaging.svg.allowlists import CSS_FUNCTIONS, CSS_PROPERTIES, SELECTOR_FUNCTIONS
 from imgpro.imaging.svg.references import is_fragment_id
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    # What tinycss2 puts in a list of component values (a declaration's value, a function's
+    # arguments, a block's content). Its stubs type such lists as list[Node], whose `type`
+    # is any str; as this union, a check of `token.type` tells the checker the token's class.
+    ComponentValue: TypeAlias = (
+        ast.ParseError | ast.Comment | ast.WhitespaceToken | ast.LiteralToken | ast.IdentToken
+        | ast.AtKeywordToken | ast.HashToken | ast.StringToken | ast.URLToken
+        | ast.UnicodeRangeToken | ast.NumberToken | ast.PercentageToken | ast.DimensionToken
+        | ast.ParenthesesBlock | ast.SquareBracketsBlock | ast.CurlyBracketsBlock
+        | ast.FunctionBlock
+    )  # fmt: skip
 
 # Checked on the text we are about to emit, after the token checks, as a second line of
 # defence: none of these has a use in a drawing's CSS.
@@ -93,7 +108,7 @@ def _clean_value(tokens: Iterable[ast.Node], depth: int = 0) -> list[ast.Node] |
     if depth > _MAX_NESTING:
         return None
     cleaned: list[ast.Node] = []
-    for token in tokens:
+    for token in cast("Iterable[ComponentValue]", tokens):
         if token.type == "comment":
             continue
         if token.type in _SIMPLE_VALUE_TOKENS or _is_value_literal(token):
@@ -125,12 +140,13 @@ def _clean_value(tokens: Iterable[ast.Node], depth: int = 0) -> list[ast.Node] |
     return cleaned
 
 
-def _is_value_literal(token: ast.Node) -> bool:
+def _is_value_literal(token: ComponentValue) -> bool:
     return token.type == "literal" and token.value in _VALUE_LITERALS
 
 
 def _quoted_url(function: ast.FunctionBlock) -> ast.URLToken | None:
-    arguments = [t for t in function.arguments if t.type not in ("whitespace", "comment")]
+    values = cast("list[ComponentValue]", function.arguments)
+    arguments = [t for t in values if t.type not in ("whitespace", "comment")]
     if len(arguments) != 1 or arguments[0].type != "string":
         return None
     if not _is_fragment_url(arguments[0].value):
@@ -138,7 +154,7 @@ def _quoted_url(function: ast.FunctionBlock) -> ast.URLToken | None:
     return _url_token(arguments[0])
 
 
-def _url_token(token: ast.Node) -> ast.URLToken:
+def _url_token(token: ast.URLToken | ast.StringToken) -> ast.URLToken:
     value = token.value.strip()
     return ast.URLToken(token.source_line, token.source_column, value, f"url({value})")
 
@@ -160,7 +176,7 @@ def _clean_selector(prelude: list[ast.Node]) -> str | None:
 def _is_plain_selector(tokens: Iterable[ast.Node], depth: int = 0) -> bool:
     if depth > _MAX_NESTING:
         return False
-    for token in tokens:
+    for token in cast("Iterable[ComponentValue]", tokens):
         if token.type in ("whitespace", "ident", "hash", "string", "number", "dimension"):
             continue
         if token.type == "literal" and all(ch in _SELECTOR_LITERALS for ch in token.value):

@@ -5,10 +5,15 @@ replaced-element default."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, cast
 
 import tinycss2
 
 from imgpro.imaging.errors import ImageRejected
+
+if TYPE_CHECKING:
+    from imgpro.imaging.svg.css import ComponentValue
 
 MAX_DIMENSION = 100_000
 DEFAULT_WIDTH = 300
@@ -36,6 +41,7 @@ def pixel_size(attributes: dict[str, str]) -> tuple[int, int]:
     if width is None and height is None:
         width, height = view_box or (DEFAULT_WIDTH, DEFAULT_HEIGHT)
     elif width is None:
+        assert height is not None  # not both None, and width is
         width = height * view_box[0] / view_box[1] if view_box else DEFAULT_WIDTH
     elif height is None:
         height = width * view_box[1] / view_box[0] if view_box else DEFAULT_HEIGHT
@@ -47,7 +53,7 @@ def _absolute_length(raw: str | None) -> float | None:
     browsers all treat as `auto`."""
     if raw is None:
         return None
-    token = tinycss2.parse_one_component_value(raw)
+    token = cast("ComponentValue", tinycss2.parse_one_component_value(raw))
     if token.type == "number":
         pixels = float(token.value)
     elif token.type == "dimension" and token.lower_unit in _PX_PER_UNIT:
@@ -63,7 +69,8 @@ def _view_box_size(raw: str | None) -> tuple[float, float] | None:
     if raw is None:
         return None
     numbers = []
-    for token in tinycss2.parse_component_value_list(raw):
+    tokens = cast("Iterable[ComponentValue]", tinycss2.parse_component_value_list(raw))
+    for token in tokens:
         if token.type == "number":
             numbers.append(float(token.value))
         elif not (token.type == "whitespace" or (token.type == "literal" and token.value == ",")):
