@@ -1,9 +1,15 @@
 # The two commands of the README: `make serve` and `make test`. Each installs
-# what it needs into .venv first (once, and again when pyproject.toml changes).
+# what it needs into .venv first (once, and again when pyproject.toml changes):
+# `make serve` only the local stack's packages (the `local` extra), `make test`
+# everything (the `dev` extra).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# One stamp per extra. `dev` includes `local`, so `make test` marks both: `make serve`
+# after it installs nothing, and `make test` after `make serve` adds what tests need.
+LOCAL_STAMP := $(VENV)/.installed-local
+STAMP := $(VENV)/.installed-dev
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 CHROMIUM ?= /usr/bin/chromium
@@ -12,20 +18,32 @@ PLAYGROUND := functions/playground/static/.built
 
 .PHONY: serve test lint typecheck openapi web chromium unit handlers e2e infra clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "make: Python 3.11 or later is required (PYTHON=$(PYTHON))" >&2; exit 1; }
+	@echo "creating $(VENV)"
+	@$(PYTHON) -m venv $(VENV)
+
+$(LOCAL_STAMP): pyproject.toml | $(BIN)/python
+	@echo "installing the local stack's packages into $(VENV) (about 30 s)"
+	@$(PIP) -e '.[local]'
+	@touch $@
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	@echo "installing the development packages into $(VENV) (about a minute)"
+	@$(PIP) --upgrade pip
+	@$(PIP) -e '.[dev]'
+	@touch $@ $(LOCAL_STAMP)
 
 # The API playground's files (GET /docs): swagger-ui-dist as web/package-lock.json pins it,
 # copied into the playground function's folder, which ships as its Lambda asset.
 web/node_modules/.package-lock.json: web/package.json web/package-lock.json
-	cd web && npm ci --no-audit --no-fund
-	touch $@
-$(PLAYGROUND): web/node_modules/.package-lock.json web/build.py web/playground.js
-	$(PYTHON) web/build.py
+	@echo "installing the playground's npm packages into web/node_modules"
+	@cd web && npm ci --no-audit --no-fund --silent
+	@touch $@
+$(PLAYGROUND): web/node_modules/.package-lock.json web/build.py $(wildcard web/*.js web/*.css)
+	@echo "building the playground"
+	@$(PYTHON) web/build.py
 web: $(PLAYGROUND)
 
 # Browser tests drive Debian's Chromium, never a downloaded one.
@@ -33,8 +51,11 @@ chromium:
 	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
 
-serve: $(STAMP) web
-	$(BIN)/imgpro local $(ARGS)
+# The Python and npm installs side by side: a first `make serve` answers sooner.
+serve:
+	@$(MAKE) --no-print-directory --silent -j2 $(LOCAL_STAMP) web
+	@echo "starting the local stack (Ctrl-C stops it)"
+	@$(BIN)/imgpro local $(ARGS)
 
 test: $(STAMP) lint typecheck web chromium
 	$(BIN)/pytest -q

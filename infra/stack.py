@@ -47,9 +47,20 @@ bucket of the stack (default on: both deploy without any manual step)."""
 
 # The only routes that touch objects; every other route cannot reach S3 at all.
 _WRITES_ORIGINALS = ("upload", "import_url")
-_DELETES_MEDIA = ("delete_media", "batch_delete")
+# Aborting a resumable upload deletes its pending media as a delete does.
+_DELETES_MEDIA = ("delete_media", "batch_delete", "multipart_abort")
 _MOVES_MEDIA = ("update_media", "batch_update")
 _SIGNS_DIRECT_UPLOADS = ("upload_direct",)
+# Resumable uploads (imgpro.resumable) act on the multipart upload at incoming/<uid> only:
+# UploadPart and CompleteMultipartUpload are s3:PutObject, as a presigned part URL needs.
+_MULTIPART_ACTIONS = {
+    "multipart_create": ["s3:PutObject"],
+    "multipart_sign_part": ["s3:PutObject"],
+    "multipart_sign_parts": ["s3:PutObject"],
+    "multipart_list_parts": ["s3:ListMultipartUploadParts"],
+    "multipart_complete": ["s3:PutObject", "s3:ListMultipartUploadParts"],
+    "multipart_abort": ["s3:AbortMultipartUpload"],
+}
 # Every route that answers with media JSON, whose `src` of private media is a signed URL.
 _SIGNS_URLS = tuple(route.function for route in ROUTES if route.function != "service_info")
 # Deleting media or changing its visibility must drop what the edge caches hold of it:
@@ -247,6 +258,10 @@ class ImgProStack(cdk.Stack):
                 # does; the function itself never reads, lists or deletes an object.
                 # Not grant_put: the form carries no tagging, retention or legal hold.
                 _grant_objects(bucket, function, actions=["s3:PutObject"], pattern=f"{INCOMING}*")
+            if name in _MULTIPART_ACTIONS:
+                _grant_objects(
+                    bucket, function, actions=_MULTIPART_ACTIONS[name], pattern=f"{INCOMING}*"
+                )
             if name in _SIGNS_URLS:
                 self._grant_signing_key(function)
             if name in _INVALIDATES_CACHE:

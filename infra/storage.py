@@ -9,6 +9,7 @@ from constructs import Construct
 
 from imgpro.expiry_rules import BUCKET_DAYS, EXPIRY_TAG, lifecycle_days, lifecycle_rule_id
 from imgpro.keys import INCOMING, PRIVATE
+from imgpro.provision import BUCKET_CORS_RULE
 from infra.nag import acknowledge
 
 S3_LOG_PREFIX = "s3/"
@@ -104,15 +105,13 @@ class Storage(Construct):
                 # these buckets, when stored (imgpro.expiry_rules, docs/ephemeral.md).
                 *ephemeral_media_rules(),
             ],
-            # Browsers post presigned forms straight to the bucket from any site that uses
-            # the API. Nothing else is allowed cross-origin: reads go through the CDN.
-            # The presigned policy, not CORS, decides what may be uploaded.
+            # imgpro.provision.BUCKET_CORS_RULE says why, and the local stack uses it too.
             cors=[
                 s3.CorsRule(
-                    allowed_methods=[s3.HttpMethods.POST],
-                    allowed_origins=["*"],
-                    allowed_headers=["*"],
-                    exposed_headers=["ETag"],
+                    allowed_methods=[s3.HttpMethods(m) for m in BUCKET_CORS_RULE["AllowedMethods"]],
+                    allowed_origins=BUCKET_CORS_RULE["AllowedOrigins"],
+                    allowed_headers=BUCKET_CORS_RULE["AllowedHeaders"],
+                    exposed_headers=BUCKET_CORS_RULE["ExposeHeaders"],
                 )
             ],
             removal_policy=removal_policy,

@@ -1,14 +1,19 @@
-"""Build the API playground's static files: `functions/playground/static/`.
+"""Build the static files of the pages under GET /docs: `functions/playground/static/`.
 
-Copies exactly the files the page at GET /docs loads from `web/node_modules/swagger-ui-dist`
-(installed by `npm ci` in `web/`, pinned by `web/package-lock.json`), with Swagger UI's
-license files, and our own init script `web/playground.js`. The folder is generated and
-git-ignored; it ships inside the playground function's Lambda asset, so the deployed
-function serves the very same files as the local stack.
+Copies exactly the files the pages load from the npm packages in `web/node_modules`
+(installed by `npm ci` in `web/`, pinned by `web/package-lock.json`), with their license
+files, and our own scripts and stylesheet (`OWN`). Two pages use them:
+
+- GET /docs, the API playground: swagger-ui-dist and `playground.js`;
+- GET /docs/upload, the resumable upload demo: Uppy's prebuilt bundle (the `uppy`
+  package's `dist/`, which needs no bundler) and `upload.js`.
+
+The folder is generated and git-ignored; it ships inside the playground function's Lambda
+asset, so the deployed function serves the very same files as the local stack.
 
 Standard library only: `python web/build.py` (the Makefile runs it). It refuses to build
-from a swagger-ui-dist other than the one package.json pins, so a stale `node_modules`
-cannot ship by accident.
+from a package other than the one package.json pins, so a stale `node_modules` cannot
+ship by accident.
 """
 
 from __future__ import annotations
@@ -21,36 +26,53 @@ from pathlib import Path
 
 WEB = Path(__file__).resolve().parent
 REPO = WEB.parent
-DIST = WEB / "node_modules" / "swagger-ui-dist"
+NODE_MODULES = WEB / "node_modules"
 OUT = REPO / "functions" / "playground" / "static"
 STAMP = ".built"
 """Written last: the Makefile's target, and proof that a build ran to the end."""
 
-# name in static/ -> where it comes from. imgpro.playground.ASSETS must list the same names.
-FROM_DIST = (
-    "swagger-ui-bundle.js",
-    "swagger-ui.css",
-    "index.css",
-    "favicon-32x32.png",
-    # Apache-2.0: the license and notice go wherever the code goes.
-    "LICENSE",
-    "NOTICE",
-    "swagger-ui-bundle.js.LICENSE.txt",
-)
-OWN = ("playground.js",)
+# package -> {name in static/: path inside the package}. imgpro.playground.ASSETS must
+# list the same names (tests/handlers/test_playground.py checks).
+FROM_PACKAGES: dict[str, dict[str, str]] = {
+    "swagger-ui-dist": {
+        "swagger-ui-bundle.js": "swagger-ui-bundle.js",
+        "swagger-ui.css": "swagger-ui.css",
+        "index.css": "index.css",
+        "favicon-32x32.png": "favicon-32x32.png",
+        # Apache-2.0: the license and notice go wherever the code goes.
+        "LICENSE": "LICENSE",
+        "NOTICE": "NOTICE",
+        "swagger-ui-bundle.js.LICENSE.txt": "swagger-ui-bundle.js.LICENSE.txt",
+    },
+    # Uppy 5, not 6: 6's @uppy/aws-s3 lost the `endpoint` and `headers` options that
+    # point it at our own /v1/uploads routes with a Bearer token. The bundle carries the
+    # notices of what it bundles in its closing comment.
+    "uppy": {
+        "uppy.min.js": "dist/uppy.min.js",
+        "uppy.min.css": "dist/uppy.min.css",
+        "uppy-LICENSE": "LICENSE",
+    },
+}
+OWN = ("playground.js", "upload.js", "imgpro.css")
+
+
+def served() -> tuple[str, ...]:
+    """Every name the build writes into static/ (but the stamp)."""
+    return (*(name for files in FROM_PACKAGES.values() for name in files), *OWN)
+
 
 # Source maps are not shipped: a comment pointing at one would make devtools ask for a
-# file the function does not serve.
+# file the function does not serve (uppy.min.css even inlines its map, 20 KB of base64).
 _SOURCE_MAP = re.compile(rb"\n?/[*/]# sourceMappingURL=[^\n]*\s*$")
 
 
-def pinned_version() -> str:
+def pinned_version(package: str) -> str:
     pins = json.loads((WEB / "package.json").read_text())["dependencies"]
-    return str(pins["swagger-ui-dist"])
+    return str(pins[package])
 
 
-def installed_version() -> str | None:
-    manifest = DIST / "package.json"
+def installed_version(package: str) -> str | None:
+    manifest = NODE_MODULES / package / "package.json"
     if not manifest.is_file():
         return None
     return str(json.loads(manifest.read_text())["version"])
@@ -58,17 +80,24 @@ def installed_version() -> str | None:
 
 def build(out: Path = OUT) -> list[Path]:
     """Write every file into `out`, remove any other, and return the paths written."""
-    wanted, installed = pinned_version(), installed_version()
-    if installed is None:
-        raise SystemExit(f"{DIST} is missing: run `npm ci` in {WEB}")
-    if installed != wanted:
-        raise SystemExit(
-            f"swagger-ui-dist {installed} is installed but package.json pins {wanted}:"
-            f" run `npm ci` in {WEB}"
-        )
+    versions = {}
+    for package in FROM_PACKAGES:
+        wanted, installed = pinned_version(package), installed_version(package)
+        if installed is None:
+            raise SystemExit(f"{NODE_MODULES / package} is missing: run `npm ci` in {WEB}")
+        if installed != wanted:
+            raise SystemExit(
+                f"{package} {installed} is installed but package.json pins {wanted}:"
+                f" run `npm ci` in {WEB}"
+            )
+        versions[package] = installed
     out.mkdir(parents=True, exist_ok=True)
     (out / STAMP).unlink(missing_ok=True)
-    sources = {name: DIST / name for name in FROM_DIST} | {name: WEB / name for name in OWN}
+    sources = {
+        name: NODE_MODULES / package / path
+        for package, files in FROM_PACKAGES.items()
+        for name, path in files.items()
+    } | {name: WEB / name for name in OWN}
     written = []
     for name, source in sources.items():
         data = source.read_bytes()
@@ -78,7 +107,8 @@ def build(out: Path = OUT) -> list[Path]:
     for stale in out.iterdir():
         if stale.name not in sources and stale.name != STAMP:
             stale.unlink()
-    _write(out / STAMP, f"swagger-ui-dist {installed}\n".encode())
+    stamp = "".join(f"{package} {version}\n" for package, version in versions.items())
+    _write(out / STAMP, stamp.encode())
     return written
 
 

@@ -19,6 +19,9 @@ from pathlib import Path
 import pytest
 import requests
 
+# The page tests' Chromium and the built playground, for every test of this tier.
+from tests.support.browser import browser, built  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[2]
 TOKENS = (
     "acme:*:acme-full-secret",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,10 +27,9 @@ from playwright.sync_api import (
     Locator,
     Page,
     Request,
-    sync_playwright,
 )
 
-from imgpro import playground
+from tests.support.browser import REPORT_CSP_VIOLATIONS
 from tests.support.images import png
 
 if TYPE_CHECKING:
@@ -39,8 +37,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = os.environ.get("IMGPRO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-INSTALL_HINT = "install it with `apt-get install chromium` (make test does when it is missing)"
 TIMEOUT_MS = 30_000
 IMAGE_SIZE = (120, 80)
 FIELDS = {
@@ -52,36 +48,6 @@ FIELDS = {
 """What the first test types into the upload form's every text field."""
 SWAGGER_PLACEHOLDER = "string"
 """What Swagger UI pre-fills a form field with when its schema gives no `example`."""
-
-# The first script of every document, before the page's own: a refused load or style is
-# reported even when the console says nothing (a binding outlives reloads).
-REPORT_CSP_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.__imgproCspViolation(
-    `${event.effectiveDirective} refused ${event.blockedURI || "(inline)"}` +
-      ` at ${event.sourceFile}:${event.lineNumber}`
-  );
-});
-"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"Chromium is not installed at {CHROMIUM}: {INSTALL_HINT}", pytrace=False)
-    with sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture(scope="module")
-def built() -> None:
-    static = playground.static_dir()
-    if not (static / playground.BUILT).is_file():
-        pytest.fail(f"{static} is not built: {playground.BUILD_HINT}", pytrace=False)
 
 
 class Visit:

@@ -1,18 +1,21 @@
 """GET /docs and GET /docs/{asset} through the real playground handler, as API Gateway
-calls it: the page and its policy, each file of the fixed list with its type and cache
-rule, and nothing else: unknown names and traversal attempts are 404s that never touch the
-file system, and a function shipped without its files says how to build them (503)."""
+calls it: the page and its policy, the upload demo at GET /docs/upload and its policy
+(S3's origin, where the parts go, included), each file of the fixed list with its type and
+cache rule, and nothing else: unknown names and traversal attempts are 404s that never
+touch the file system, and a function shipped without its files says how to build them
+(503)."""
 
 from __future__ import annotations
 
 import base64
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from imgpro import config, playground
-from tests.conftest import CDN
+from imgpro import clients, config, playground
+from tests.conftest import BUCKET, CDN
 from tests.support.gateway import FakeContext, Gateway, handler_module
 
 FILES = {
@@ -24,7 +27,15 @@ FILES = {
     "LICENSE": b"Apache License\n",
     "NOTICE": b"swagger-ui\n",
     "swagger-ui-bundle.js.LICENSE.txt": b"/*! licenses */\n",
+    "uppy.min.js": b"globalThis.Uppy = {};\n",
+    "uppy.min.css": b".uppy-Root { color: #333 }\n",
+    "uppy-LICENSE": b"The MIT License (MIT)\n",
+    "upload.js": b'new Uppy.Uppy().use(Uppy.AwsS3, { endpoint: "../v1/uploads" });\n',
+    "imgpro.css": b".imgpro-nav { text-align: right }\n",
 }
+S3_US_EAST_1 = f"https://{BUCKET}.s3.amazonaws.com"
+"""Where boto3 presigns a part URL for the test bucket in us-east-1 (virtual-hosted style:
+that region's host name has no region in it)."""
 
 
 @pytest.fixture
@@ -56,7 +67,13 @@ def test_the_page_loads_every_asset_relative_to_itself_with_its_version(api: Gat
     linked = re.findall(r'(?:src|href)="([^"]+)"', page)
     # `docs/x` from `<base>/docs` is `<base>/docs/x`, under any stage prefix.
     static = playground.static_dir()
-    linked_assets = ("swagger-ui-bundle.js", "playground.js", "swagger-ui.css", "index.css")
+    linked_assets = (
+        "swagger-ui-bundle.js",
+        "playground.js",
+        "swagger-ui.css",
+        "index.css",
+        "imgpro.css",
+    )
     assert sorted(linked) == sorted(
         [
             *(
@@ -64,9 +81,110 @@ def test_the_page_loads_every_asset_relative_to_itself_with_its_version(api: Gat
                 for name in (*linked_assets, "favicon-32x32.png")
             ),
             "openapi.json",  # the <noscript> link: <base>/openapi.json
+            "docs/upload",  # the upload demo: <base>/docs/upload
         ]
     )
     assert "<script>" not in page and "style=" not in page
+
+
+def test_the_upload_page_loads_uppy_and_its_script_relative_to_itself(api: Gateway) -> None:
+    response = api.get("/docs/upload")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    page = response.body.decode()
+    linked = re.findall(r'(?:src|href)="([^"]+)"', page)
+    # From `<base>/docs/upload`, `x` is `<base>/docs/x` and `../docs` is the playground.
+    static = playground.static_dir()
+    assets = ("uppy.min.js", "uppy.min.css", "upload.js", "imgpro.css", "favicon-32x32.png")
+    assert sorted(linked) == sorted(
+        [*(f"{name}?v={playground._read(static, name)[1]}" for name in assets), "../docs"]
+    )
+    # Scripts after the elements they look up; none inline, no inline style.
+    assert (
+        page.index('id="dashboard"') < page.index('src="uppy.min.js') < page.index('src="upload.js')
+    )
+    assert "<script>" not in page and "style=" not in page and "<style" not in page
+    for element in ('id="token"', 'id="description"', 'id="tags"', 'id="ttl"', 'id="public"'):
+        assert element in page
+
+
+def test_the_upload_page_is_text_not_base64(functions_dir: Path, aws: None) -> None:
+    proxied = _invoke("/docs/upload", {"asset": "upload"})
+    assert proxied["statusCode"] == 200
+    assert proxied["isBase64Encoded"] is False
+    assert proxied["body"].startswith("<!doctype html>")
+
+
+def test_the_upload_policy_adds_s3_for_the_parts_and_nothing_else(api: Gateway) -> None:
+    policy = _policy(api.get("/docs/upload").headers["Content-Security-Policy"])
+    assert policy == {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        # Uppy needs no 'unsafe-inline': Preact sets styles through the DOM.
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:", CDN],
+        "connect-src": ["'self'", S3_US_EAST_1],
+        "base-uri": ["'none'"],
+        "form-action": ["'none'"],
+        "frame-ancestors": ["'none'"],
+    }
+    # The playground's own policy does not grow with it.
+    assert S3_US_EAST_1 not in api.get("/docs").headers["Content-Security-Policy"]
+
+
+def test_the_s3_origin_is_that_of_the_part_urls_the_api_signs(
+    functions_dir: Path, tokens: dict[str, str]
+) -> None:
+    api = Gateway(tokens)
+    started = api.post(
+        "/v1/uploads/s3/multipart",
+        token="acme",
+        json_body={"filename": "big.png", "type": "image/png", "metadata": {"size": "1000"}},
+    )
+    assert started.status == 201, started
+    upload = started.json()
+    signed = api.get(
+        f"/v1/uploads/s3/multipart/{upload['uploadId']}/1?key={upload['key']}", token="acme"
+    )
+    assert signed.status == 200, signed
+    url = signed.json()["url"]
+    parts = urlsplit(url)
+    policy = _policy(api.get("/docs/upload").headers["Content-Security-Policy"])
+    assert policy["connect-src"] == ["'self'", f"{parts.scheme}://{parts.netloc}"]
+
+
+@pytest.mark.parametrize(
+    ("environment", "origin"),
+    [
+        ({"AWS_DEFAULT_REGION": "eu-west-1"}, f"https://{BUCKET}.s3.eu-west-1.amazonaws.com"),
+        # The local stack: moto's endpoint, the bucket in the path.
+        ({"AWS_ENDPOINT_URL": "http://127.0.0.1:40123"}, "http://127.0.0.1:40123"),
+    ],
+)
+def test_the_s3_origin_follows_the_region_and_the_endpoint(
+    api: Gateway, environment: dict[str, str], origin: str
+) -> None:
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in environment.items():
+                patch.setenv(name, value)
+            clients.reset()
+            policy = _policy(api.get("/docs/upload").headers["Content-Security-Policy"])
+    finally:
+        clients.reset()
+    assert policy["connect-src"] == ["'self'", origin]
+
+
+def test_the_upload_page_needs_the_built_files(api: Gateway, functions_dir: Path) -> None:
+    (functions_dir / "playground" / "static" / "uppy.min.js").unlink()
+    assert api.get("/docs/upload").status == 503
+    (functions_dir / "playground" / "static" / playground.BUILT).unlink()
+    response = api.get("/docs/upload")
+    assert response.status == 503
+    assert response.json()["code"] == "playground_not_built"
 
 
 def test_the_page_is_text_not_base64(functions_dir: Path, aws: None) -> None:
@@ -159,6 +277,11 @@ def test_a_rebuilt_asset_gets_a_new_version(api: Gateway, functions_dir: Path) -
         "%2Fetc%2Fpasswd",
         "static%2Fswagger-ui.css",
         "..%5Chandler.py",
+        "Upload",
+        "upload.html",
+        "upload%2F",
+        "uppy.min.js.map",
+        "uppy.min.mjs",
     ],
 )
 def test_anything_else_is_not_found(api: Gateway, name: str) -> None:
@@ -221,8 +344,15 @@ def test_the_build_writes_exactly_the_files_served() -> None:
     assert spec and spec.loader
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
-    assert set(build.FROM_DIST) | set(build.OWN) == set(playground.ASSETS)
+    assert sorted(build.served()) == sorted(playground.ASSETS)
+    assert len(set(build.served())) == len(build.served())
     assert build.STAMP == playground.BUILT
+    # Every package the build copies from is pinned exactly.
+    for package in build.FROM_PACKAGES:
+        assert re.fullmatch(r"\d+\.\d+\.\d+", build.pinned_version(package)), package
+    assert build.pinned_version("uppy").startswith("5."), "Uppy 6 lost aws-s3's endpoint"
+    assert set(playground.LINKED) <= set(playground.ASSETS)
+    assert set(playground.UPLOAD_LINKED) <= set(playground.ASSETS)
 
 
 def _route(path: str):

@@ -17,10 +17,20 @@ UPLOADERS = ("upload", "import_url")
 DELETERS = ("delete_media", "batch_delete")
 MOVERS = ("update_media", "batch_update")
 DIRECT_UPLOAD_SIGNERS = ("upload_direct",)
+# Resumable uploads: each route's actions on incoming/*, and nothing else in the bucket
+# (but the abort, which deletes its pending media as a delete does).
+MULTIPART = {
+    "multipart_create": {"s3:PutObject"},
+    "multipart_sign_part": {"s3:PutObject"},
+    "multipart_sign_parts": {"s3:PutObject"},
+    "multipart_list_parts": {"s3:ListMultipartUploadParts"},
+    "multipart_complete": {"s3:PutObject", "s3:ListMultipartUploadParts"},
+}
 NO_OBJECT_ACCESS = tuple(
     route.function
     for route in ROUTES
-    if route.function not in UPLOADERS + DELETERS + MOVERS + DIRECT_UPLOAD_SIGNERS
+    if route.function
+    not in (*UPLOADERS, *DELETERS, *MOVERS, *DIRECT_UPLOAD_SIGNERS, *MULTIPART, "multipart_abort")
 )
 ROUTE_NAMES = tuple(route.function for route in ROUTES)
 WORKER_NAMES = tuple(worker.function for worker in WORKERS)
@@ -28,7 +38,8 @@ TABLE_USERS = ROUTE_NAMES + WORKER_NAMES
 ALL_FUNCTIONS = (*TABLE_USERS, RESIZE_FUNCTION)
 # Every route that answers with media JSON signs the `src` of private media.
 URL_SIGNERS = tuple(name for name in ROUTE_NAMES if name != "service_info")
-INVALIDATORS = DELETERS + MOVERS
+# Aborting a resumable upload deletes its media as a delete does, queueing included.
+INVALIDATORS = (*DELETERS, *MOVERS, "multipart_abort")
 MEDIA_OBJECTS = {"o/*", "v/*", "private/o/*", "private/v/*"}
 
 Statements = Callable[[str], list[dict[str, Any]]]
@@ -176,6 +187,27 @@ def test_direct_upload_signer_may_only_put_objects_under_incoming(
 ) -> None:
     # The presigned POST it signs needs s3:PutObject there, and nothing else does.
     assert _object_access(role_statements(name), bucket_id) == {"incoming/*": {"s3:PutObject"}}
+
+
+@pytest.mark.parametrize("name", MULTIPART)
+def test_resumable_upload_routes_act_only_on_multipart_uploads_under_incoming(
+    name: str, role_statements: Statements, bucket_id: str
+) -> None:
+    assert _object_access(role_statements(name), bucket_id) == {"incoming/*": MULTIPART[name]}
+
+
+def test_aborting_a_resumable_upload_may_abort_it_and_delete_its_pending_media(
+    role_statements: Statements, bucket_id: str
+) -> None:
+    access = _object_access(role_statements("multipart_abort"), bucket_id)
+    assert "s3:AbortMultipartUpload" in access["incoming/*"]
+    assert (
+        _object_access(role_statements("delete_media"), bucket_id).items()
+        <= {
+            **access,
+            "incoming/*": access["incoming/*"] - {"s3:AbortMultipartUpload"},
+        }.items()
+    )
 
 
 @pytest.mark.parametrize("name", WORKER_NAMES)

@@ -200,7 +200,7 @@ def test_expiry_worker_falling_an_hour_behind_its_stream_fires_an_alarm(
     )
 
 
-INVALIDATORS = ("delete_media", "batch_delete", "update_media", "batch_update")
+INVALIDATORS = ("delete_media", "batch_delete", "multipart_abort", "update_media", "batch_update")
 
 
 @pytest.mark.parametrize("name", INVALIDATORS)

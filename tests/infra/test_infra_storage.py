@@ -191,14 +191,16 @@ def test_abandoned_upload_expiry_covers_every_worker_prefix(
     assert {worker.s3_prefix for worker in WORKERS} <= expiring
 
 
-def test_bucket_cors_allows_only_posted_forms_from_any_origin(template: Template) -> None:
+def test_bucket_cors_allows_only_posted_forms_and_put_parts_from_any_origin(
+    template: Template,
+) -> None:
     template.has_resource_properties(
         BUCKET,
         {
             "CorsConfiguration": {
                 "CorsRules": [
                     {
-                        "AllowedMethods": ["POST"],
+                        "AllowedMethods": ["POST", "PUT"],
                         "AllowedOrigins": ["*"],
                         "AllowedHeaders": ["*"],
                         "ExposedHeaders": ["ETag"],

@@ -57,7 +57,8 @@ class Variant(TypedDict):
 @with_config(_CLOSED)
 class MediaObject(TypedDict, total=False):
     """A media item. Fields are omitted, never null: `url` only when public; `src`,
-    `width`, `height`, `filesize` only when ready; `status` only when not ready;
+    `width`, `height`, `filesize` only when ready; `status` only when not ready,
+    `failure_reason` only when it is failed;
     `description`, `tags` only when set; `expires_at` only for ephemeral media; `sizes`
     only for the variants the CDN has made."""
 
@@ -69,6 +70,13 @@ class MediaObject(TypedDict, total=False):
     height: Annotated[int, Field(ge=1, description="Pixels (only when ready).")]
     filesize: Annotated[int, Field(ge=0, description="Bytes (only when ready).")]
     status: Annotated[Status, Field(description="Only while not ready.")]
+    failure_reason: Annotated[
+        str,
+        Field(
+            description=("Why processing failed (only while `status` is failed; not in the seed)."),
+            examples=["The file is not an image in a format we accept"],
+        ),
+    ]
     description: str
     tags: list[str]
     expires_at: Annotated[
@@ -280,4 +288,85 @@ class IdsQuery(TypedDict):
 
     ids: Annotated[
         str, Field(description=f"Comma-separated ids, at most {MAX_IDS}.", examples=["a1,b2"])
+    ]
+
+
+# --- resumable uploads (Companion's S3 multipart shapes) ---------------------------------
+
+
+class UploadMetadata(TypedDict, total=False):
+    """Uppy sends a file's meta fields here; these are the ones used."""
+
+    description: Description
+    tags: Tags
+    ttl: Ttl
+    public: Public
+    size: Annotated[
+        int | str,
+        Field(description="The file's bytes, reserved from the quota (default: 100 MB)."),
+    ]
+
+
+class MultipartStart(TypedDict, total=False):
+    filename: Required[Name]
+    type: Annotated[str, Field(description="The file's media type.", examples=["image/jpeg"])]
+    metadata: UploadMetadata
+    size: Annotated[int, Field(ge=1, le=MAX_FILESIZE, description="As `metadata.size`.")]
+
+
+@with_config(_CLOSED)
+class MultipartStarted(TypedDict):
+    uploadId: Annotated[str, Field(description="S3's id of the multipart upload.")]
+    key: Annotated[str, Field(description="Pass as `key` to the upload's other routes.")]
+    media: MediaObject
+
+
+@with_config(_CLOSED)
+class PartUrl(TypedDict):
+    url: Annotated[str, Field(description="PUT the part's bytes here; S3 answers its ETag.")]
+    expires: Annotated[int, Field(description="Seconds the URL works for.")]
+
+
+@with_config(_CLOSED)
+class PartUrls(TypedDict):
+    presignedUrls: Annotated[dict[str, str], Field(description="A URL per part number.")]
+    expires: int
+
+
+@with_config(_CLOSED)
+class UploadedPart(TypedDict):
+    PartNumber: int
+    Size: int
+    ETag: str
+
+
+class PartToAssemble(TypedDict):
+    PartNumber: Annotated[int, Field(ge=1, le=10_000)]
+    ETag: str
+
+
+class MultipartComplete(TypedDict):
+    parts: Annotated[list[PartToAssemble], Field(min_length=1)]
+
+
+@with_config(_CLOSED)
+class MultipartCompleted(TypedDict):
+    location: Annotated[str, Field(description="The media's URL in this API.")]
+    key: str
+    media: MediaObject
+
+
+@with_config(_CLOSED)
+class Empty(TypedDict):
+    pass
+
+
+class UploadKeyQuery(TypedDict):
+    key: Annotated[str, Field(description="The `key` the upload was opened with.")]
+
+
+class PartNumbersQuery(TypedDict):
+    key: Annotated[str, Field(description="The `key` the upload was opened with.")]
+    partNumbers: Annotated[
+        str, Field(description="Comma-separated part numbers, at most 100.", examples=["1,2,3"])
     ]

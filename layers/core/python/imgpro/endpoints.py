@@ -10,14 +10,15 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from imgpro import __version__, idempotency, media, observability, quotas, ratelimit, storage
-from imgpro.auth import READ, WRITE, Caller, authenticate, parse_authorization
+from imgpro import __version__, idempotency, media, observability, quotas, storage
+from imgpro.auth import READ, WRITE
+from imgpro.callers import caller as _caller
+from imgpro.callers import viewer as _viewer
 from imgpro.config import settings
 from imgpro.errors import (
     FetchTimeout,
     ImportFailed,
     PayloadTooLarge,
-    Unauthorized,
     ValidationFailed,
 )
 from imgpro.http import Request, Response
@@ -52,30 +53,6 @@ from imgpro.views import (
 if TYPE_CHECKING:
     from imgpro.imaging.pipeline import Prepared
     from imgpro.importing import Imported
-
-# --- who is asking ----------------------------------------------------------------------
-
-
-def _caller(request: Request, ability: str) -> Caller:
-    caller = _viewer(request, ability)
-    if caller is None:
-        raise Unauthorized()
-    return caller
-
-
-def _viewer(request: Request, ability: str = READ) -> Caller | None:
-    """The authenticated caller, or None for a request without credentials.
-
-    Credentials that are present but wrong are a 401 even where auth is optional.
-    """
-    presented = parse_authorization(request.header("authorization"))
-    if presented is None:
-        return None
-    caller = authenticate(presented)
-    ratelimit.charge(caller.token_id)  # before any work; a refusal is a 429
-    caller.require(ability)
-    return caller
-
 
 # --- GET / -------------------------------------------------------------------------------
 

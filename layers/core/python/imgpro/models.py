@@ -102,6 +102,10 @@ class MediaItem(Model):
     checksum = UnicodeAttribute(null=True)
     declared_size = NumberAttribute(null=True)
     """Bytes a large upload announced (POST /v1/upload/direct); the upload may not exceed it."""
+    upload_id = UnicodeAttribute(null=True)
+    """The S3 multipart upload a resumable upload sends its parts to (imgpro.resumable)."""
+    failure_reason = UnicodeAttribute(null=True)
+    """Why a pending upload failed: shown as the media object's `failure_reason`."""
     description = UnicodeAttribute(null=True)
     # PynamoDB types `of` as the element's value type, but it takes the element's attribute class.
     tags: ListAttribute[str] = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[arg-type]

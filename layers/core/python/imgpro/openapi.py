@@ -85,6 +85,12 @@ _MEDIA_LINKS = {
     "DeleteMedia": "deleteMedia",
 }
 
+_UPLOAD_LINKS = {
+    "ListParts": "listUploadParts",
+    "SignPart": "signUploadPart",
+    "AbortUpload": "abortUpload",
+}
+
 OPERATIONS: Mapping[tuple[str, str], Operation] = {
     ("GET", "/"): Operation("Service information", ok_body=api_models.ServiceInfo, tag="Service"),
     ("POST", "/v1/upload"): Operation(
@@ -170,6 +176,62 @@ OPERATIONS: Mapping[tuple[str, str], Operation] = {
         ok=302,
         errors=(NotFound,),
     ),
+    ("POST", "/v1/uploads/s3/multipart"): Operation(
+        "Open a resumable upload",
+        "An S3 multipart upload for a file of up to 100 MB, in the shapes of Companion's"
+        " S3 API: point Uppy's `@uppy/aws-s3` (multipart) at `<API base>/v1/uploads` with"
+        " the token in its `headers`. The media is created in `processing`.",
+        auth="write",
+        body=api_models.MultipartStart,
+        ok=201,
+        ok_body=api_models.MultipartStarted,
+        errors=(ValidationFailed, QuotaExceeded),
+        links=_UPLOAD_LINKS,
+        tag="Resumable uploads",
+    ),
+    ("GET", "/v1/uploads/s3/multipart/{uploadId}"): Operation(
+        "List the parts uploaded so far",
+        auth="write",
+        query=api_models.UploadKeyQuery,
+        ok_body=list[api_models.UploadedPart],
+        errors=(NotFound,),
+        tag="Resumable uploads",
+    ),
+    ("DELETE", "/v1/uploads/s3/multipart/{uploadId}"): Operation(
+        "Abort a resumable upload",
+        "Its parts and its media are deleted.",
+        auth="write",
+        query=api_models.UploadKeyQuery,
+        ok_body=api_models.Empty,
+        errors=(NotFound,),
+        tag="Resumable uploads",
+    ),
+    ("GET", "/v1/uploads/s3/multipart/{uploadId}/batch"): Operation(
+        "Presign several parts",
+        auth="write",
+        query=api_models.PartNumbersQuery,
+        ok_body=api_models.PartUrls,
+        errors=(ValidationFailed, NotFound),
+        tag="Resumable uploads",
+    ),
+    ("GET", "/v1/uploads/s3/multipart/{uploadId}/{partNumber}"): Operation(
+        "Presign one part",
+        auth="write",
+        query=api_models.UploadKeyQuery,
+        ok_body=api_models.PartUrl,
+        errors=(ValidationFailed, NotFound),
+        tag="Resumable uploads",
+    ),
+    ("POST", "/v1/uploads/s3/multipart/{uploadId}/complete"): Operation(
+        "Complete a resumable upload",
+        "S3 assembles the parts; the media becomes ready once processed, like a direct upload.",
+        auth="write",
+        query=api_models.UploadKeyQuery,
+        body=api_models.MultipartComplete,
+        ok_body=api_models.MultipartCompleted,
+        errors=(ValidationFailed, NotFound),
+        tag="Resumable uploads",
+    ),
     ("GET", "/openapi.json"): Operation("This document", ok_body=dict[str, Any], tag="Service"),
     ("GET", "/docs"): Operation(
         "The API playground", ok_body=str, ok_media_type="text/html", tag="Service"
@@ -241,7 +303,7 @@ def _build() -> dict[str, Any]:
             "summary": "Self-hosted image hosting API, compatible with the img.pro API v1.",
             "license": {"name": "MIT", "identifier": "MIT"},
         },
-        "tags": [{"name": "Media"}, {"name": "Service"}],
+        "tags": [{"name": "Media"}, {"name": "Resumable uploads"}, {"name": "Service"}],
         "paths": paths,
         "components": {
             "schemas": components,
@@ -360,10 +422,32 @@ def _operation_id(route: Route) -> str:
         "delete_media": "deleteMedia",
         "share": "openShareLink",
         "openapi": "getOpenApiDocument",
+        "multipart_create": "startUpload",
+        "multipart_list_parts": "listUploadParts",
+        "multipart_abort": "abortUpload",
+        "multipart_sign_parts": "signUploadParts",
+        "multipart_sign_part": "signUploadPart",
+        "multipart_complete": "completeUpload",
     }
     if route.function == "playground":
         return "getPlaygroundAsset" if "{asset}" in route.path else "getPlayground"
     return names[route.function]
+
+
+def _link(target: str) -> dict[str, Any]:
+    """The parameters a link passes from a created media or upload to `target`."""
+    if target in _UPLOAD_LINKS.values():
+        parameters: dict[str, str] = {
+            "path.uploadId": "$response.body#/uploadId",
+            "query.key": "$response.body#/key",
+        }
+        if target == "signUploadPart":
+            parameters["path.partNumber"] = "1"
+        return {"parameters": parameters, "description": "The upload just opened."}
+    return {
+        "parameters": {"uid": "$response.body#/id"},
+        "description": "The media this response describes.",
+    }
 
 
 def _path_parameters(route: Route) -> list[dict[str, Any]]:
@@ -375,6 +459,8 @@ def _path_parameters(route: Route) -> list[dict[str, Any]]:
             if name == "uid":
                 parameter["description"] = "The media's id."
                 parameter["schema"] = {"type": "string", "pattern": f"^{UID_PATTERN}$"}
+            elif name == "partNumber":
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 10_000}
             else:
                 parameter["schema"] = {"type": "string"}
             parameters.append(parameter)
@@ -417,11 +503,7 @@ def _responses(route: Route, operation: Operation, schema: Mapping[str, Any]) ->
         ok["headers"] = headers
     if operation.links:
         ok["links"] = {
-            name: {
-                "operationId": target,
-                "parameters": {"uid": "$response.body#/id"},
-                "description": "The media this response describes.",
-            }
+            name: {"operationId": target, **_link(target)}
             for name, target in operation.links.items()
         }
     responses: dict[str, Any] = {str(operation.ok): ok}

@@ -53,8 +53,10 @@ def process_incoming(uid: str) -> None:
 
         image = prepare(uploaded.body)
     except ImageRejected as refused:
-        logger.info("upload %s refused: %s", uid, refused)
-        media.fail_pending(uid)
+        # Logged (the reason is the pipeline's one sentence, never the bytes) and kept on
+        # the media as `failure_reason` for the client.
+        logger.info("upload %s failed: %s", uid, refused, extra={"failure_reason": str(refused)})
+        media.fail_pending(uid, str(refused))
     else:
         finished = media.finish_pending(
             uid,

@@ -6,9 +6,12 @@ In AWS the CDK stack owns these resources; this mirrors its table definition
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imgpro.models import GSI1, TTL_ATTRIBUTE
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import CORSRuleTypeDef
 
 TABLE_DEFINITION: dict[str, Any] = {
     "AttributeDefinitions": [
@@ -49,6 +52,18 @@ def ensure_table(name: str) -> None:
     )
 
 
+BUCKET_CORS_RULE: CORSRuleTypeDef = {
+    "AllowedMethods": ["POST", "PUT"],
+    "AllowedOrigins": ["*"],
+    "AllowedHeaders": ["*"],
+    "ExposeHeaders": ["ETag"],
+}
+"""The media bucket's one CORS rule (infra.storage makes the same): browsers post
+presigned forms and put presigned parts of resumable uploads straight to the bucket from
+any site that uses the API, and read each part's ETag. Reads go through the CDN. The
+presigned signature, not CORS, decides what may be uploaded."""
+
+
 def ensure_bucket(name: str) -> None:
     from imgpro.clients import s3
 
@@ -57,3 +72,4 @@ def ensure_bucket(name: str) -> None:
         client.head_bucket(Bucket=name)
     except client.exceptions.ClientError:
         client.create_bucket(Bucket=name)
+    client.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": [BUCKET_CORS_RULE]})

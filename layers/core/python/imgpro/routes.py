@@ -53,6 +53,13 @@ ROUTES: tuple[Route, ...] = (
     Route("PATCH", "/v1/media/{uid}", "update_media"),
     Route("DELETE", "/v1/media/{uid}", "delete_media"),
     Route("GET", "/{uid}", "share"),
+    # Resumable uploads, in the shapes of Companion's S3 multipart API (imgpro.resumable).
+    Route("POST", "/v1/uploads/s3/multipart", "multipart_create"),
+    Route("GET", "/v1/uploads/s3/multipart/{uploadId}", "multipart_list_parts"),
+    Route("DELETE", "/v1/uploads/s3/multipart/{uploadId}", "multipart_abort"),
+    Route("GET", "/v1/uploads/s3/multipart/{uploadId}/batch", "multipart_sign_parts"),
+    Route("GET", "/v1/uploads/s3/multipart/{uploadId}/{partNumber}", "multipart_sign_part"),
+    Route("POST", "/v1/uploads/s3/multipart/{uploadId}/complete", "multipart_complete"),
     # Documentation: the OpenAPI document generated from this table (imgpro.openapi) and
     # the playground page that drives it (imgpro.playground).
     Route("GET", "/openapi.json", "openapi"),

@@ -1,8 +1,9 @@
 """The media object as the seed shows it, with its omission rules:
 
 `url` only when public, `src`/`width`/`height`/`filesize` only when ready,
-`status` only when not ready, `description`/`tags` only when set, `expires_at`
-only for ephemeral media, `sizes` only for the variants the CDN has made.
+`status` only when not ready (and our `failure_reason` only while failed),
+`description`/`tags` only when set, `expires_at` only for ephemeral media, `sizes` only
+for the variants the CDN has made.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def media_json(media: Media, *, api_base_url: str) -> api_models.MediaObject:
         body["filesize"] = media.filesize
     else:
         body["status"] = "failed" if media.status == FAILED else "processing"
+        if media.status == FAILED and media.failure_reason:
+            body["failure_reason"] = media.failure_reason
     if media.description:
         body["description"] = media.description
     if media.tags:

@@ -4,6 +4,8 @@
 - `imgpro team put|show` and `imgpro token issue|list|revoke` (imgpro.cli.team,
   imgpro.cli.token) work on a deployed stack's table with the caller's AWS credentials,
   or on the local stack's moto with none at all (imgpro.cli.aws says which, and how).
+- `imgpro upload|list|show|update|delete` (imgpro.cli.client) are a client of the HTTP
+  API itself, with `--api-url` and `--token`.
 
 Every mistake is one line on stderr, `<command>: error: <what>`, and a non-zero exit
 status: 2 for a command line that cannot be right (flag values are checked while
@@ -16,7 +18,7 @@ import argparse
 from collections.abc import Sequence
 from typing import NoReturn
 
-from imgpro.cli import aws, local, team, token
+from imgpro.cli import aws, client, local, team, token
 from imgpro.cli.local import FUNCTIONS_DIR_ENV, default_functions_dir, stack_options
 
 __all__ = [
@@ -50,4 +52,5 @@ def build_parser() -> argparse.ArgumentParser:
     common = aws.common_flags()
     team.add_commands(commands, common)
     token.add_commands(commands, common)
+    client.add_commands(commands)
     return parser

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import imgpro
 from imgpro.cli import flags
+from imgpro.local.data_dir import LOCAL_STATE_DIR, TOKEN_FILE, DataDirError
 from imgpro.local.stack import DEFAULT_RATE_LIMIT, LocalStack, SeedError, StackOptions
 from imgpro.teams import PLANS
 
@@ -80,6 +81,13 @@ def add_command(commands: argparse._SubParsersAction[Parser]) -> None:
         help=f"per-token request limits (default: {DEFAULT_RATE_LIMIT})",
     )
     local.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="keep teams, tokens, media and their files in DIR between runs (made if "
+        "missing; delete it to start afresh). Default: in memory, gone when stopped",
+    )
+    local.add_argument(
         "--allow-import-from",
         dest="import_cidrs",
         action="append",
@@ -118,7 +126,15 @@ def stack_options(args: argparse.Namespace, *, env: Mapping[str, str]) -> StackO
         tokens=tuple(args.tokens),
         rate_limit=args.rate_limit,
         import_cidrs=tuple(args.import_cidrs),
+        data_dir=args.data_dir.resolve() if args.data_dir else None,
+        token_file=default_token_file(),
     )
+
+
+def default_token_file() -> Path:
+    """Where the generated token is remembered without --data-dir: `.imgpro-local/token`
+    in the folder the stack starts in (the repository, for `make serve`)."""
+    return Path.cwd() / LOCAL_STATE_DIR / TOKEN_FILE
 
 
 def _run(args: argparse.Namespace, *, error: Callable[[str], NoReturn]) -> int:
@@ -134,42 +150,70 @@ def _run(args: argparse.Namespace, *, error: Callable[[str], NoReturn]) -> int:
         stack.start()
     except SeedError as problem:
         error(str(problem))
-    except OSError as problem:
+    except (OSError, DataDirError) as problem:
         print(f"imgpro local: cannot start: {problem}", file=sys.stderr, flush=True)
         return 1
     try:
         _announce(stack)
         while not stopping.wait(0.5):
             pass
+        print("imgpro local: stopping", flush=True)
     finally:
         stack.stop()
     print("imgpro local: stopped", flush=True)
-    return 0
+    _exit_now()
 
 
 def _announce(stack: LocalStack) -> None:
     # One fact per line, in a fixed form: scripts and the e2e fixture parse these.
+    options = stack.options
     lines = [
         f"imgpro local stack: {stack.base_url}",
         f"aws endpoint (moto): {stack.aws_endpoint}",
-        f"functions: {stack.options.functions_dir}",
+        f"functions: {options.functions_dir}",
     ]
+    if options.data_dir is None:
+        lines.append("state: in memory, gone when stopped (--data-dir DIR keeps it)")
+    else:
+        restored = stack.restored
+        lines.append(
+            f"state: {options.data_dir} (kept between runs; "
+            f"loaded {restored.items} table items and {restored.objects} objects)"
+        )
     lines += [
         f"token team={token.team_id} abilities={','.join(token.abilities)} : {token.sanctum}"
         for token in stack.tokens
     ]
+    if stack.token_file is not None:
+        lines.append(f"token saved in: {stack.token_file} (delete it for a new token)")
+    lines.append("stop: Ctrl-C")
     print("\n".join(lines), flush=True)
 
 
 def _stop_on_signals() -> threading.Event:
+    """SIGINT and SIGTERM set the event (the stack stops, saving its state); a second
+    one ends the process at once, unsaved since the last save."""
     stopping = threading.Event()
 
     def stop(signum: int, frame: FrameType | None) -> None:
+        if stopping.is_set():
+            os.write(2, b"imgpro local: stopped at once, on a second signal\n")
+            os._exit(128 + signum)
         stopping.set()
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     return stopping
+
+
+def _exit_now() -> NoReturn:
+    """End the process at once, its output flushed. Nothing is left that Python's own exit
+    would do, except wait: for a thread the stop cut short (an upload's worker, a render),
+    daemon or not, since Python's exit joins a thread pool's threads whatever their flag;
+    and for the teardown of every module moto and botocore loaded (half a second)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _log_to_stderr() -> None:

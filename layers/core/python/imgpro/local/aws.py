@@ -34,6 +34,8 @@ from imgpro.local.s3_events import (
 from imgpro.local.s3_post import S3Error
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+RequestHook = Callable[[dict[str, Any]], None]
+"""Called with each request's WSGI environ once moto has answered it."""
 
 
 class OneAtATime:
@@ -45,10 +47,12 @@ class OneAtATime:
         *,
         notifications: S3Notifications | None = None,
         lock: threading.Lock | None = None,
+        on_request: RequestHook | None = None,
     ) -> None:
         self._app = app
         self._notifications = notifications
         self.lock = lock or threading.Lock()
+        self._on_request = on_request
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         # Outside the lock: a slow client's 100 MB form must not stall everyone else.
@@ -69,6 +73,8 @@ class OneAtATime:
         # Queued only once moto is free again: the workers' first calls are to moto.
         if events and self._notifications is not None:
             self._notifications.dispatch(events)
+        if self._on_request is not None:
+            self._on_request(environ)  # answered: --data-dir saves what changed
         return body
 
     def _created(
@@ -113,13 +119,22 @@ def stored_object(bucket: str, key: str) -> StoredObject | None:
 class SerializedMotoServer(ThreadedMotoServer):
     """ThreadedMotoServer whose backends see one request at a time."""
 
-    def __init__(self, *, notifications: S3Notifications | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        notifications: S3Notifications | None = None,
+        on_request: RequestHook | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self._notifications = notifications
+        self._on_request = on_request
 
     def _server_entry(self) -> None:
         app = OneAtATime(
-            DomainDispatcherApplication(create_backend_app), notifications=self._notifications
+            DomainDispatcherApplication(create_backend_app),
+            notifications=self._notifications,
+            on_request=self._on_request,
         )
         self._server = make_server(
             self._ip_address, self._port, app, True, request_handler=MotoRequestHandler

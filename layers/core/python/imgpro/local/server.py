@@ -11,7 +11,10 @@ import json
 import logging
 import socket
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
 from typing import Any
@@ -55,6 +58,10 @@ class LocalHttpServer(ThreadingHTTPServer):
         host = address[0]
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.gateway = gateway
+        self.stopping = threading.Event()
+        """Set as the stack stops: connections close after their request, errors go unlogged."""
+        self._in_progress = 0
+        self._idle = threading.Condition()
         super().__init__(address, _RequestHandler)
 
     def server_bind(self) -> None:
@@ -72,10 +79,32 @@ class LocalHttpServer(ThreadingHTTPServer):
         return int(self.server_address[1])
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hangs up mid-response is not a server error worth a traceback.
-        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+        # A client that hangs up mid-response is not a server error worth a traceback,
+        # nor is a request cut short by the stack stopping under it.
+        if self.stopping.is_set() or isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
             return
         super().handle_error(request, client_address)
+
+    @contextmanager
+    def serving_request(self) -> Iterator[None]:
+        """Count the request as in progress while the block runs (`wait_idle`)."""
+        with self._idle:
+            self._in_progress += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._in_progress -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> int:
+        """Wait up to `timeout` seconds for requests in progress to end; how many have not.
+
+        Idle keep-alive connections do not count: their threads are daemons, and wait
+        for a request that will not come."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._in_progress == 0, timeout=max(0.0, timeout))
+            return self._in_progress
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -142,9 +171,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         self._serving = True
         try:
-            with observability.watching() as seen:
-                response, close = self._respond()
-            self._send(response, close=close)
+            with self.server.serving_request():
+                with observability.watching() as seen:
+                    response, close = self._respond()
+                # A stopping stack answers what it was asked, then lets the connection go.
+                self._send(response, close=close or self.server.stopping.is_set())
         finally:
             self._serving = False
         duration_ms = (time.perf_counter() - started) * 1000

@@ -2,6 +2,12 @@
 
 moto runs as a real server on loopback rather than in-process, so a second process
 (a test, the AWS CLI, a notebook) sees the very S3 and DynamoDB state the handlers do.
+Its state lives in memory, or, with a data directory, is also kept on disk between runs
+(`imgpro.local.persistence`).
+
+`stop()` takes a few seconds at most, whatever the stack is doing: requests and workers
+still running after `STOP_GRACE_SECONDS` are left to their (daemon) threads, or to the
+process's exit (`imgpro local` ends the process without waiting for them).
 """
 
 from __future__ import annotations
@@ -10,11 +16,15 @@ import logging
 import os
 import socket
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from imgpro import config, observability
+from imgpro.local.data_dir import DataDir, TokenFile, write_atomically
+from imgpro.local.persistence import SAVE_INTERVAL_SECONDS, Persistence, Restored
 
 if TYPE_CHECKING:
     from imgpro.local.aws import SerializedMotoServer
@@ -34,7 +44,13 @@ CDN_PATH = "/cdn"
 LOOPBACK = "127.0.0.1"
 SIGNING_KEY_ID = "K2LOCALIMGPRO"
 """The local CDN's `Key-Pair-Id`: shaped like a CloudFront public key id, plainly local."""
+STOP_GRACE_SECONDS = 1.0
+"""How long `stop()` waits for requests and workers under way before it goes on without them."""
+_STEP_SECONDS = 1.0
+"""The longest `stop()` waits for one of its background threads (TTL, saving, moto)."""
+_POLL_SECONDS = 0.1
 _WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+logger = logging.getLogger("imgpro.local")
 # Variables that would point boto3 elsewhere than moto if inherited from the shell.
 _INHERITED_AWS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 
@@ -69,12 +85,20 @@ class StackOptions:
     tokens: tuple[TokenSpec, ...] = ()
     rate_limit: str = DEFAULT_RATE_LIMIT
     import_cidrs: tuple[str, ...] = ()
+    data_dir: Path | None = None
+    """Keep the state here between runs (None: in memory only, gone when stopped)."""
+    token_file: Path | None = None
+    """Where the generated token is remembered, when no `tokens` are given (None: nowhere).
+    With a data directory, its `token` file whatever this says."""
+    save_interval: float = SAVE_INTERVAL_SECONDS
+    """With a data directory: the longest a change waits before it is saved."""
 
 
 @dataclass(frozen=True)
 class SigningKeys:
     """The local stand-in for the CloudFront key group: an RSA-2048 pair made at each start,
-    so no private key is committed, shared between machines, or valid after a restart."""
+    so no private key is committed, shared between machines, or valid after a restart;
+    except in a data directory, where it is kept so the signed URLs handed out stay valid."""
 
     key_id: str
     private_pem: str = field(repr=False)
@@ -96,6 +120,30 @@ class SigningKeys:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         return cls(key_id, private_pem.decode("ascii"), public_pem.decode("ascii"))
+
+    @classmethod
+    def load(cls, private_pem: str, key_id: str = SIGNING_KEY_ID) -> SigningKeys:
+        """The pair of a PEM private key (PKCS#8, unencrypted), as `generate` writes it."""
+        from cryptography.hazmat.primitives import serialization
+
+        key = serialization.load_pem_private_key(private_pem.encode("ascii"), password=None)
+        public_pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return cls(key_id, private_pem, public_pem.decode("ascii"))
+
+    @classmethod
+    def kept_in(cls, path: Path) -> SigningKeys:
+        """The pair whose private key is at `path`, made and written there if absent."""
+        try:
+            return cls.load(path.read_text(encoding="ascii"))
+        except FileNotFoundError:
+            pass
+        except (ValueError, TypeError):  # not PEM, or a key that needs a password
+            logger.warning("%s is not a PEM private key; making a new signing key", path)
+        keys = cls.generate()
+        write_atomically(path, keys.private_pem.encode("ascii"), private=True)
+        return keys
 
 
 class SeedError(ValueError):
@@ -154,6 +202,12 @@ class LocalStack:
         self.aws_endpoint = ""
         self.tokens: list[IssuedToken] = []
         self.signing_keys: SigningKeys | None = None
+        self.restored = Restored()
+        """What the start loaded from the data directory (nothing without one)."""
+        self.token_file: Path | None = None
+        """Where the generated token is remembered; None when it is not (--token given)."""
+        self._data: DataDir | None = None
+        self._persistence: Persistence | None = None
         self._moto: SerializedMotoServer | None = None
         self._functions: Functions | None = None
         self._notifications: S3Notifications | None = None
@@ -163,36 +217,66 @@ class LocalStack:
         self._saved_environment: dict[str, str | None] = {}
 
     def start(self) -> None:
+        """Raises DataDirError (data directory in use or unreadable), SeedError, OSError."""
         try:
+            self._open_data_dir()
             self._start_moto()
             self._bind_http()
             self._apply_environment()
             self._provision()
+            self._restore()
             self.tokens = self._seed()
             self._expire_items()
+            self._keep_saving()
             self._serve()
         except BaseException:
-            self.stop()
+            self.stop(grace=0)
             raise
 
-    def stop(self) -> None:
-        if self._ttl is not None:
-            # First: a pass under way calls moto and the worker.
-            self._ttl.stop()
-            self._ttl = None
+    def stop(self, *, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stop serving, give requests and workers under way `grace` seconds to finish,
+        save the state (with a data directory), and stop moto: within about `grace`
+        seconds plus the save, whatever is still running, which is left to its threads."""
+        deadline = time.monotonic() + grace
         if self._http is not None:
+            self._http.stopping.set()
             if self._serving is not None:
-                self._http.shutdown()
+                self._http.shutdown()  # no new connections
                 self._serving = None
             self._http.server_close()
+        if self._persistence is not None:
+            self._persistence.save_soon()  # while the requests under way finish
+        # All at once, each in a thread of its own: the TTL pass under way (it calls moto
+        # and a worker) and the uploads being processed. Queued uploads are dropped; with
+        # a data directory their objects are kept, and processed at the next start.
+        stopping = [
+            (what, _in_background(step))
+            for what, step in (
+                ("the TTL pass under way", self._ttl.stop if self._ttl else None),
+                (
+                    "the uploads being processed",
+                    self._notifications.shutdown if self._notifications else None,
+                ),
+            )
+            if step is not None
+        ]
+        self._ttl = self._notifications = None
+        if self._http is not None:
+            unfinished = self._http.wait_idle(deadline - time.monotonic())
+            if unfinished:
+                logger.info("stopping without waiting for %d requests under way", unfinished)
             self._http = None
-        if self._notifications is not None:
-            # Before moto stops: a worker still running needs it to finish cleanly.
-            self._notifications.shutdown()
-            self._notifications = None
+        for what, thread in stopping:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                logger.info("stopping without waiting for %s", what)
+        self._save_last()
         if self._moto is not None:
-            self._moto.stop()
+            _in_background(self._moto.stop).join(_STEP_SECONDS)
             self._moto = None
+        if self._data is not None:
+            self._data.close()
+            self._data = None
         self._restore_environment()
 
     def __enter__(self) -> LocalStack:
@@ -202,16 +286,26 @@ class LocalStack:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    def _open_data_dir(self) -> None:
+        if self.options.data_dir is None:
+            return
+        self._data = DataDir(self.options.data_dir)
+        self._data.open()
+
     def _start_moto(self) -> None:
         from imgpro.local.aws import SerializedMotoServer, stored_object
         from imgpro.local.lambdas import Functions
         from imgpro.local.s3_events import S3Notifications
         from imgpro.routes import WORKERS
 
-        if self.options.aws_port:
+        port = self.options.aws_port
+        if port:
             # The moto server binds in its own thread and would wait forever for a
             # port it cannot get; finding out here turns that into a clear error.
-            _check_free(LOOPBACK, self.options.aws_port)
+            _check_free(LOOPBACK, port)
+        elif self._data is not None and self._data.aws_port and _is_free(self._data.aws_port):
+            # The port of the last run, so presigned upload URLs handed out then still work.
+            port = self._data.aws_port
         # moto's werkzeug server logs every request; the handlers' own logs matter more.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         # One set of loaded handlers for the routes and the workers, as one process
@@ -225,13 +319,18 @@ class LocalStack:
         )
         self._moto = SerializedMotoServer(
             ip_address=LOOPBACK,
-            port=self.options.aws_port,
+            port=port,
             verbose=False,
             notifications=self._notifications,
+            on_request=self._moto_answered,
         )
         self._moto.start()
-        _, port = self._moto.get_host_and_port()
-        self.aws_endpoint = f"http://{LOOPBACK}:{port}"
+        _, bound = self._moto.get_host_and_port()
+        self.aws_endpoint = f"http://{LOOPBACK}:{bound}"
+
+    def _moto_answered(self, environ: dict[str, Any]) -> None:
+        if self._persistence is not None:
+            self._persistence.note_request(environ)
 
     def _bind_http(self) -> None:
         from imgpro.local.gateway import Gateway
@@ -254,7 +353,11 @@ class LocalStack:
         from imgpro import clients
 
         # Kept on the stack so a test (or the CDN) can reach the public half it verifies with.
-        self.signing_keys = SigningKeys.generate()
+        self.signing_keys = (
+            SigningKeys.kept_in(self._data.signing_key)
+            if self._data is not None
+            else SigningKeys.generate()
+        )
         wanted = environment(
             base_url=self.base_url,
             aws_endpoint=self.aws_endpoint,
@@ -289,26 +392,63 @@ class LocalStack:
         provision.ensure_bucket(BUCKET)
         clients.bind_table()
 
+    def _restore(self) -> None:
+        if self._data is None:
+            return
+        import boto3
+        from botocore.config import Config
+
+        session = boto3.session.Session(
+            aws_access_key_id=CREDENTIAL, aws_secret_access_key=CREDENTIAL, region_name=REGION
+        )
+        moto = self._moto
+        assert moto is not None
+        persistence = Persistence(
+            self._data,
+            table=TABLE,
+            bucket=BUCKET,
+            dynamodb=session.client("dynamodb", endpoint_url=self.aws_endpoint),
+            s3=session.client(
+                "s3", endpoint_url=self.aws_endpoint, config=Config(s3={"addressing_style": "path"})
+            ),
+            aws_port=lambda: moto.get_host_and_port()[1],
+            interval=self.options.save_interval,
+        )
+        # An explicit IMGPRO_CLOCK_OFFSET_SECONDS wins over the offset saved last time.
+        keep_clock = bool(os.environ.get(config.CLOCK_OFFSET_SECONDS, "").strip())
+        self.restored = persistence.restore(keep_clock=keep_clock)
+        # Only now: a start that failed halfway through loading must not save (over the
+        # folder's state) the part it loaded.
+        self._persistence = persistence
+
     def _seed(self) -> list[IssuedToken]:
         from imgpro import teams
+        from imgpro.auth import new_secret
 
         for team in self.options.teams:
             try:
                 teams.put_team(team.team_id, plan=team.plan, public_default=team.public_default)
             except ValueError as error:
                 raise SeedError(f"--team {team.team_id}: {error}") from None
-        specs = self.options.tokens or (TokenSpec(DEFAULT_TEAM, ("*",)),)
-        issued: list[IssuedToken] = []
-        for spec in specs:
-            try:
-                teams.ensure_team(spec.team_id)
-                token = teams.issue_token(
-                    spec.team_id, abilities=spec.abilities, secret=spec.secret
-                )
-            except ValueError as error:
-                raise SeedError(f"--token {spec.label}: {error}") from None
-            issued.append(token)
+        if self.options.tokens:
+            specs = self.options.tokens
+            remembered = None
+        else:
+            remembered = self._remembered_token()
+            secret = remembered.secret() if remembered is not None else None
+            specs = (TokenSpec(DEFAULT_TEAM, ("*",), secret or new_secret()),)
+        issued = [_ensure_token(spec) for spec in specs]
+        if remembered is not None:
+            remembered.remember(issued[0].sanctum)
+            self.token_file = remembered.path
         return issued
+
+    def _remembered_token(self) -> TokenFile | None:
+        if self._data is not None:
+            return self._data.token
+        if self.options.token_file is not None:
+            return TokenFile(self.options.token_file)
+        return None
 
     def _expire_items(self) -> None:
         """DynamoDB's TTL process and the expiry worker's stream trigger, which moto lacks."""
@@ -322,12 +462,79 @@ class LocalStack:
         )
         self._ttl.start()
 
+    def _keep_saving(self) -> None:
+        if self._persistence is not None:
+            self._persistence.save(force=True)  # the seed, and the port moto has this time
+            self._persistence.start()
+
+    def _save_last(self) -> None:
+        persistence, self._persistence = self._persistence, None
+        if persistence is None:
+            return
+        persistence.stop(timeout=_STEP_SECONDS)  # a save under way ends first
+        if self._moto is None:
+            return
+        try:
+            if persistence.save():
+                logger.info("saved the state in %s", persistence.data_dir.path)
+        except Exception:
+            logger.exception("could not save the state in %s", persistence.data_dir.path)
+
     def _serve(self) -> None:
         assert self._http is not None
         self._serving = threading.Thread(
-            target=self._http.serve_forever, name="imgpro-local-http", daemon=True
+            # A short poll: `stop()` waits for the loop to notice it is asked to end.
+            target=self._http.serve_forever,
+            kwargs={"poll_interval": _POLL_SECONDS},
+            name="imgpro-local-http",
+            daemon=True,
         )
         self._serving.start()
+
+
+def _ensure_token(spec: TokenSpec) -> IssuedToken:
+    """The token of `spec`, issued unless the table (restored from a data directory)
+    already holds one with its secret for the same team and abilities: then the same
+    token, id and all. One for another team or abilities is replaced."""
+    from imgpro import teams
+    from imgpro.auth import hash_secret
+    from imgpro.models import META, TokenItem, token_pk
+
+    assert spec.secret is not None
+    try:
+        abilities = teams.validate_abilities(spec.abilities)
+        teams.ensure_team(spec.team_id)
+        try:
+            existing = TokenItem.get(token_pk(hash_secret(spec.secret)), META, consistent_read=True)
+        except TokenItem.DoesNotExist:
+            pass
+        else:
+            if existing.team_id == spec.team_id and tuple(existing.abilities) == abilities:
+                return teams.IssuedToken(
+                    token_id=int(existing.token_id),
+                    team_id=existing.team_id,
+                    abilities=abilities,
+                    secret=spec.secret,
+                )
+            existing.delete()
+        return teams.issue_token(spec.team_id, abilities=abilities, secret=spec.secret)
+    except ValueError as error:
+        raise SeedError(f"--token {spec.label}: {error}") from None
+
+
+def _in_background(step: Callable[[], object]) -> threading.Thread:
+    """`step` running in a daemon thread: one still running never holds up the exit."""
+    thread = threading.Thread(target=step, name="imgpro-local-stop", daemon=True)
+    thread.start()
+    return thread
+
+
+def _is_free(port: int) -> bool:
+    try:
+        _check_free(LOOPBACK, port)
+    except OSError:
+        return False
+    return True
 
 
 def _check_free(host: str, port: int) -> None:

@@ -17,6 +17,7 @@ from imgpro.media.changing import delete, delete_many, update, update_many
 from imgpro.media.creating import (
     PendingMedia,
     StoredImage,
+    attach_upload,
     create,
     create_pending,
     fail_pending,
@@ -50,6 +51,7 @@ __all__ = [
     "PendingMedia",
     "SizeVariant",
     "StoredImage",
+    "attach_upload",
     "create",
     "create_pending",
     "delete",

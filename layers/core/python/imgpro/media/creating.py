@@ -191,15 +191,18 @@ def finish_pending(uid: str, image: StoredImage) -> Media | None:
     )
 
 
-def fail_pending(uid: str) -> None:
-    """Mark a pending upload failed (its bytes were not a usable image), and give back
-    the image and the bytes it reserved, in the same transaction."""
+def fail_pending(uid: str, reason: str) -> None:
+    """Mark a pending upload failed (its bytes were not a usable image) with the reason a
+    client is shown, and give back the image and the bytes it reserved, in the same
+    transaction."""
 
     def fail(item: MediaItem, unchanged: Condition) -> None:
         nbytes, images = quotas.held(
             item.status, filesize=item.filesize, declared_size=item.declared_size
         )
         item.status = FAILED
+        item.failure_reason = reason[:MAX_FAILURE_REASON]
+        item.upload_id = None
         usage = quotas.release(
             item.team_id, nbytes=nbytes, images=images, created_ms=int(item.created_ms)
         )
@@ -211,6 +214,20 @@ def fail_pending(uid: str) -> None:
         # The worker has nobody to answer: a record that other writers keep changing
         # is left as they leave it.
         return
+
+
+MAX_FAILURE_REASON = 1_000
+"""Characters of a failure's reason kept: the pipeline's messages are one sentence."""
+
+
+def attach_upload(uid: str, upload_id: str) -> None:
+    """Note the S3 multipart upload a pending media's parts go to (imgpro.resumable)."""
+
+    def attach(item: MediaItem, unchanged: Condition) -> None:
+        item.upload_id = upload_id
+        store.replace(item, condition=unchanged, usage=None)
+
+    store.modify(lambda: _pending_item(uid), attach, conflict="The media kept changing")
 
 
 def _pending_item(uid: str) -> MediaItem | None:

@@ -49,6 +49,10 @@ class Media:
     expires_at: int | None = None
     sizes: tuple[SizeVariant, ...] = ()
     """The variants made so far, in the seed's order (s, m, l, xl, xxl)."""
+    upload_id: str | None = None
+    """The S3 multipart upload of a resumable upload still in progress."""
+    failure_reason: str | None = None
+    """Why processing failed, while `status` is failed."""
 
     @property
     def cursor(self) -> str:

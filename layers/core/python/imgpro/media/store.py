@@ -112,6 +112,8 @@ def to_media(item: MediaItem) -> Media:
         description=item.description,
         tags=tuple(item.tags or ()),
         expires_at=_int(item.expires_at),
+        upload_id=item.upload_id,
+        failure_reason=item.failure_reason,
         sizes=tuple(
             SizeVariant(size, int(v["w"]), int(v["h"]), int(v["b"]), str(v["f"]))
             for size in VARIANT_SIZES
