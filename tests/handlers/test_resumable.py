@@ -243,3 +243,19 @@ def test_a_file_that_is_not_an_image_fails_with_its_reason(api) -> None:
     assert {"src", "width", "height", "filesize"}.isdisjoint(failed)
     listed = api.get("/v1/media", token="acme").json()["data"]
     assert [m.get("failure_reason") for m in listed if m["id"] == uid] == [failed["failure_reason"]]
+
+
+def test_a_retried_completion_gets_the_same_answer_before_and_after_processing(
+    api, big_png
+) -> None:
+    started = _start(api, size=len(big_png)).json()
+    parts = _send(started, big_png)
+    complete = _route(started, "/complete")
+    first = api.post(complete, token="acme", json_body={"parts": parts})
+    again = api.post(complete, token="acme", json_body={"parts": parts})
+    assert (first.status, again.status) == (200, 200)
+    assert again.json()["location"] == first.json()["location"]
+    processing.process_incoming(started["media"]["id"])
+    after = api.post(complete, token="acme", json_body={"parts": parts})
+    assert after.status == 200 and "status" not in after.json()["media"]
+    assert api.post(complete, token="globex", json_body={"parts": parts}).status == 404

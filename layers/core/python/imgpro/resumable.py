@@ -76,6 +76,15 @@ def start(
 def pending_upload(team_id: str, upload_id: str, key: str) -> Media:
     """The caller's pending media this upload id and key name together; 404 otherwise
     (another team's, another upload's, a finished or aborted one: all look the same)."""
+    found = upload_media(team_id, upload_id, key)
+    if found.status != PROCESSING:
+        raise UploadNotFound()
+    return found
+
+
+def upload_media(team_id: str, upload_id: str, key: str) -> Media:
+    """The caller's media this upload id and key name together, in whatever state; 404
+    otherwise. Completion answers a retry with it once the parts are assembled."""
     matched = _UID_KEY.fullmatch(key or "")
     if matched is None or not upload_id:
         raise UploadNotFound()
@@ -83,7 +92,7 @@ def pending_upload(team_id: str, upload_id: str, key: str) -> Media:
         found = media.get_owned(matched["uid"], team_id=team_id)
     except NotFound:
         raise UploadNotFound() from None
-    if found.status != PROCESSING or found.upload_id != upload_id:
+    if found.upload_id != upload_id:
         raise UploadNotFound()
     return found
 
@@ -130,8 +139,14 @@ def list_parts(upload: Media) -> list[Part]:
 
 def complete(upload: Media, parts: list[tuple[int, str]], *, declared_size: int) -> None:
     """Assemble the parts, once their total fits the declared size; S3's object-created
-    event then hands the object to the worker."""
-    received = {part.number: part for part in list_parts(upload)}
+    event then hands the object to the worker. A retry of a completion S3 already did
+    (its answer was lost) does nothing: S3 no longer knows the upload, and the media
+    still names it."""
+    try:
+        listed = list_parts(upload)
+    except UploadNotFound:
+        return
+    received = {part.number: part for part in listed}
     missing = [number for number, _ in parts if number not in received]
     if missing:
         raise ValidationFailed.field(

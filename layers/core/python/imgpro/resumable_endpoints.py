@@ -102,12 +102,15 @@ def multipart_complete(request: Request) -> Response:
     `{location, key, media}`: the media (processing until the worker has made it ready)
     and its URL in this API."""
     who = caller(request, WRITE)
-    upload = resumable.pending_upload(
+    upload = resumable.upload_media(
         who.team_id, request.path_params.get("uploadId", ""), request.query.get("key", "")
     )
     parts = FieldErrors.single("parts", _parts, request.json().get("parts"))
-    declared = _declared_size(upload.uid)
-    resumable.complete(upload, parts, declared_size=declared)
+    pending = media.find_pending(upload.uid)
+    if pending is not None:
+        resumable.complete(upload, parts, declared_size=pending[1])
+    # Otherwise the parts were assembled and processed already: a retried completion
+    # gets the same answer, with the media as it is now.
     return Response.json(
         200,
         {
@@ -134,13 +137,6 @@ def _upload(request: Request) -> Media:
     return resumable.pending_upload(
         who.team_id, request.path_params.get("uploadId", ""), request.query.get("key", "")
     )
-
-
-def _declared_size(uid: str) -> int:
-    pending = media.find_pending(uid)
-    if pending is None:
-        raise resumable.UploadNotFound()
-    return pending[1]
 
 
 def _filename(raw: Any) -> str:

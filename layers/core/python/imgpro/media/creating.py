@@ -202,7 +202,6 @@ def fail_pending(uid: str, reason: str) -> None:
         )
         item.status = FAILED
         item.failure_reason = reason[:MAX_FAILURE_REASON]
-        item.upload_id = None
         usage = quotas.release(
             item.team_id, nbytes=nbytes, images=images, created_ms=int(item.created_ms)
         )
