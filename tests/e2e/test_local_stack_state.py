@@ -37,7 +37,10 @@ from tests.e2e.conftest import (
 
 pytestmark = pytest.mark.e2e
 
-STOPS_WITHIN_S = 5.0
+STOPS_WITHIN_S = 10.0
+"""A liveness bound, not a speed target: it stops in 0.5-3 s here when the machine is
+quiet (README), and a loaded CI machine must not turn that into a red run. Before the
+fix it took over 25 s."""
 _LINE = {
     "base_url": re.compile(r"^imgpro local stack: (\S+)$", re.MULTILINE),
     "aws_endpoint": re.compile(r"^aws endpoint \(moto\): (\S+)$", re.MULTILINE),
