@@ -92,7 +92,7 @@ def test_media_object_lists_every_field_and_no_other() -> None:
     assert media["additionalProperties"] is False
     assert set(media["properties"]) == {
         "id", "name", "url", "src", "width", "height", "filesize", "status",
-        "failure_reason", "description", "tags", "expires_at", "sizes",
+        "failure_reason", "description", "tags", "expires_at", "sizes", "placeholder",
     }  # fmt: skip
     assert media["required"] == ["id", "name"]
 

@@ -111,7 +111,10 @@ def test_issue_list_revoke_with_no_aws_configuration(local_stack) -> None:
 
 def test_team_put_and_show_with_no_aws_configuration(local_stack) -> None:
     out = _imgpro(local_stack, "team", "put", "hooli", "--plan", "launch", "--public")
-    assert out == "team hooli plan=launch default=public max_images=10000 max_storage=10000000000\n"
+    assert out == (
+        "team hooli plan=launch default=public max_images=10000 max_storage=10000000000"
+        " strip_metadata=gps\n"
+    )
     token = _sanctum(_imgpro(local_stack, "token", "issue", "hooli"))
     uploaded = requests.post(
         f"{local_stack.base_url}/v1/upload",

@@ -34,6 +34,7 @@ def test_upload_answers_201_with_the_seed_media_shape(api) -> None:
         "description",
         "tags",
         "expires_at",
+        "placeholder",  # ours, after the seed's fields (docs/placeholders.md)
     ]
     assert body["name"] == "photo.jpg"
     assert body["src"] == f"{CDN}/{body['id']}.jpg"
@@ -90,7 +91,7 @@ def test_private_media_has_no_url(api) -> None:
 
 def test_upload_without_optional_fields_omits_them(api) -> None:
     body = api.upload("acme").json()
-    assert list(body) == ["id", "name", "src", "width", "height", "filesize"]
+    assert list(body) == ["id", "name", "src", "width", "height", "filesize", "placeholder"]
 
 
 def test_public_defaults_to_the_teams_preference(api) -> None:

@@ -353,8 +353,26 @@ def test_team_put_prints_the_plan_default_and_limits(capsys, operator) -> None:
     status, out, _ = run(capsys, "team", "put", "initech", "--plan", "launch", "--public")
     assert status == 0
     assert out == (
-        "team initech plan=launch default=public max_images=10000 max_storage=10000000000\n"
+        "team initech plan=launch default=public max_images=10000 max_storage=10000000000 "
+        "strip_metadata=gps\n"
     )
+
+
+def test_team_put_sets_the_metadata_privacy_and_team_show_shows_it(capsys, operator) -> None:
+    from imgpro import quotas
+
+    status, out, _ = run(capsys, "team", "put", "acme", "--strip-metadata", "all")
+    assert status == 0 and out.endswith(" strip_metadata=all\n")
+    assert quotas.standing("acme", consistent=True).strip_metadata == "all"
+    status, out, _ = run(capsys, "team", "show", "acme")
+    assert out.splitlines()[-1] == (
+        "metadata:  strip all (only orientation and the colour profile kept)"
+    )
+    # `put` sets exactly what it is given: left out, the setting is the default again.
+    run(capsys, "team", "put", "acme")
+    assert quotas.standing("acme", consistent=True).strip_metadata == "gps"
+    status, _, err = run(capsys, "team", "put", "acme", "--strip-metadata", "exif")
+    assert status == 2 and "invalid choice: 'exif'" in err
 
 
 def test_team_show_counts_this_months_images_and_bytes_against_the_plan(
@@ -364,7 +382,7 @@ def test_team_show_counts_this_months_images_and_bytes_against_the_plan(
     status, out, _ = run(capsys, "team", "show", "acme")
     assert status == 0
     month = time.strftime("%Y-%m", time.gmtime())
-    *lines, storage, overrides = out.splitlines()
+    *lines, storage, overrides, metadata = out.splitlines()
     assert lines == [
         "team:      acme",
         "plan:      growth",
@@ -374,6 +392,7 @@ def test_team_show_counts_this_months_images_and_bytes_against_the_plan(
     assert storage.startswith(f"storage:   {filesize:,} bytes")
     assert storage.endswith(" of 100,000,000,000 bytes (100 GB), limit from the growth plan")
     assert overrides == "overrides: none"
+    assert metadata == "metadata:  strip gps (location removed from EXIF, XMP and text)"
 
 
 def test_team_show_names_the_overrides_and_where_each_limit_comes_from(capsys, operator) -> None:

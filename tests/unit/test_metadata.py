@@ -532,7 +532,8 @@ def _properties(packet: bytes, *, pruned: bool = False) -> list[tuple[str, str]]
     """Every (namespace, name) of an element or attribute in the packet, in document order;
     `pruned` leaves out location properties and everything inside them."""
     found: list[tuple[str, str]] = []
-    pending = [ElementTree.fromstring(packet, forbid_dtd=True)]
+    # Trailing NULs (C strings) are padding the scrubber ignores too (imgpro.imaging.xmp).
+    pending = [ElementTree.fromstring(packet.rstrip(b"\x00"), forbid_dtd=True)]
     while pending:
         element = pending.pop()
         tag = _qualified(element.tag)
@@ -598,7 +599,22 @@ def test_xmp_output_of_a_damaged_packet_is_none_or_holds_no_location(
         packet[at % len(packet)] ^= mask
     scrubbed = without_location(bytes(packet))
     if scrubbed is not None:
-        assert not [found for found in _properties(scrubbed) if _is_location(*found)]
+        assert not [found for found in _dom_properties(scrubbed) if _is_location(*found)]
+
+
+def _dom_properties(packet: bytes) -> list[tuple[str, str]]:
+    """(namespace, name) of every element and attribute, read as the scrubber reads (DOM):
+    ElementTree cannot read a damaged namespace URI holding `}`, which DOM keeps as is."""
+    from defusedxml.minidom import parseString
+
+    found: list[tuple[str, str]] = []
+    pending = [parseString(packet.rstrip(b"\x00"), forbid_dtd=True).documentElement]
+    while pending:
+        element = pending.pop()
+        found.append((element.namespaceURI or "", element.localName))
+        found += [(a.namespaceURI or "", a.localName) for a in element.attributes.values()]
+        pending += [c for c in element.childNodes if c.nodeType == c.ELEMENT_NODE]
+    return found
 
 
 @settings(max_examples=300, deadline=None)
@@ -619,3 +635,186 @@ def test_exif_parsing_does_not_import_the_containers() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+# --- strip_metadata "all": nothing but orientation and the colour profile ----------------
+
+from PIL import ImageCms, ImageOps  # noqa: E402
+
+from imgpro.imaging.exif import orientation_of, orientation_only  # noqa: E402
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+_IPTC = (
+    b"Photoshop 3.0\x00"
+    + b"8BIM\x04\x04\x00\x00\x00\x00\x00\x0c\x1c\x02\x78\x00\x07"
+    + CITY.encode()
+)
+_COMMENT = b"shot by a camera in " + CITY.encode()
+
+
+def _everything_exif(orientation: int) -> Image.Exif:
+    exif = _exif_with_gps()
+    exif[0x0112] = orientation
+    exif[0x0110] = "Model X"
+    exif.get_ifd(ExifTags.IFD.Exif)[0x9003] = "2026:01:02 03:04:05"
+    return exif
+
+
+def _jpeg_segments(data: bytes) -> list[tuple[int, bytes]]:
+    """(marker, payload) of every segment before the first scan, and the SOS itself."""
+    found, pos = [], 2
+    while True:
+        marker = data[pos + 1]
+        (length,) = struct.unpack_from(">H", data, pos + 2)
+        found.append((marker, data[pos + 4 : pos + 2 + length]))
+        if marker == 0xDA:
+            return found
+        pos += 2 + length
+
+
+def _jpeg_with_everything(orientation: int = 6) -> bytes:
+    """A JPEG with EXIF (orientation, GPS, make, model, date), XMP, Photoshop/IPTC, a
+    comment, an ICC profile and JFIF."""
+    data = _encode(
+        _picture(),
+        "JPEG",
+        exif=_everything_exif(orientation),
+        xmp=XMP.encode(),
+        icc_profile=_SRGB,
+        comment=_COMMENT,
+    )
+    # Photoshop's IPTC block goes right after SOI and JFIF, where Photoshop puts it.
+    return data[:2] + _jpeg_segment(0xED, _IPTC) + data[2:]
+
+
+def _assert_only_orientation(exif: bytes | None, orientation: int) -> None:
+    assert exif is not None
+    parsed = Image.Exif()
+    parsed.load(exif if exif.startswith(b"Exif") else b"Exif\x00\x00" + exif)
+    assert dict(parsed) == {0x0112: orientation}
+    assert parsed.get_ifd(ExifTags.IFD.GPSInfo) == {}
+    assert parsed.get_ifd(ExifTags.IFD.Exif) == {}
+
+
+def _shown_size(data: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(data)) as image:
+        return (ImageOps.exif_transpose(image) or image).size
+
+
+def _strip_all(fmt: ImageFormat, data: bytes) -> bytes:
+    return scrub(fmt, data, inspect_container(fmt, data), strip="all")
+
+
+def test_orientation_only_is_a_tiff_that_pillow_and_our_parser_read() -> None:
+    for orientation in range(2, 9):
+        tiff = orientation_only(orientation)
+        assert orientation_of(tiff) == orientation
+        _assert_only_orientation(tiff, orientation)
+    assert orientation_only(1) is None and orientation_only(0) is None
+
+
+def test_all_leaves_a_jpeg_only_its_orientation_icc_profile_and_jfif() -> None:
+    original = _jpeg_with_everything(6)
+    stored = _strip_all(JPEG, original)
+    segments = _jpeg_segments(stored)
+    apps = [(marker, payload) for marker, payload in segments if 0xE0 <= marker <= 0xFE]
+    assert {marker for marker, _ in apps} == {0xE0, 0xE1, 0xE2}, [hex(m) for m, _ in apps]
+    (exif,) = [payload for marker, payload in apps if marker == 0xE1]
+    _assert_only_orientation(exif, 6)
+    for planted in (
+        *PLANTED,
+        b"Camera Maker",
+        b"Model X",
+        b"2026:01:02",
+        b"Photoshop 3.0",
+        _COMMENT,
+        b"http://ns.adobe.com/xap/1.0/",
+        b"xmpmeta",
+    ):
+        assert planted not in stored, planted
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.info.get("icc_profile") == _SRGB
+        assert "comment" not in image.info and "xmp" not in image.info
+        assert image.getexif().get(0x0112) == 6
+    # Everything from the first scan on is the original's, byte for byte.
+    assert stored[stored.index(b"\xff\xda") :] == original[original.index(b"\xff\xda") :]
+    assert decoded(stored) == decoded(original)
+    assert _shown_size(stored) == _shown_size(original) == (24, 32)
+    assert inspect_container(JPEG, stored).orientation == 6
+
+
+def test_all_drops_the_exif_of_an_upright_jpeg_and_is_idempotent() -> None:
+    stored = _strip_all(JPEG, _jpeg_with_everything(1))
+    assert {marker for marker, _ in _jpeg_segments(stored)} & {0xE1, 0xED, 0xFE} == set()
+    assert _strip_all(JPEG, stored) is stored
+    assert _shown_size(stored) == (32, 24)
+
+
+def test_all_leaves_a_png_only_its_colour_chunks_and_orientation() -> None:
+    info = PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", XMP)
+    info.add_text("Comment", f"taken in {CITY}")
+    info.add_text("Raw profile type iptc", CITY, zip=True)
+    original = _encode(
+        _picture(), "PNG", pnginfo=info, exif=_everything_exif(8), icc_profile=_SRGB, dpi=(72, 72)
+    )
+    original = _with_png_chunk(original, _png_chunk(b"tIME", b"\x07\xea\x01\x02\x03\x04\x05"))
+    original = _with_png_chunk(original, _png_chunk(b"prVt", b"private data"))
+    stored = _strip_all(PNG, original)
+    types = _png_chunk_types(stored)
+    assert set(types) == {b"IHDR", b"iCCP", b"pHYs", b"eXIf", b"IDAT", b"IEND"}, types
+    for planted in (*PLANTED, b"Camera Maker", CITY.encode(), b"private data"):
+        assert planted not in stored, planted
+    _assert_only_orientation(inspect_container(PNG, stored).exif, 8)
+    assert decoded(stored) == decoded(original)
+    assert _shown_size(stored) == _shown_size(original) == (24, 32)
+
+
+def test_all_leaves_a_webp_only_its_profile_and_orientation_with_flags_to_match() -> None:
+    original = _encode(
+        _picture(),
+        "WEBP",
+        exif=_everything_exif(5),
+        xmp=XMP.encode(),
+        icc_profile=_SRGB,
+        lossless=True,
+    )
+    stored = _strip_all(WEBP, original)
+    for planted in (*PLANTED, b"Camera Maker", b"XMP ", b"xmpmeta"):
+        assert planted not in stored, planted
+    _assert_only_orientation(inspect_container(WEBP, stored).exif, 5)
+    flags = stored[20]
+    assert flags & 0x04 == 0 and flags & 0x08 and flags & 0x20
+    assert struct.unpack_from("<I", stored, 4)[0] == len(stored) - 8
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.info.get("icc_profile") == _SRGB and not image.info.get("xmp")
+    assert decoded(stored) == decoded(original)
+    assert _shown_size(stored) == _shown_size(original) == (24, 32)
+
+    upright = _strip_all(WEBP, _encode(_picture(), "WEBP", exif=_exif_with_gps(), lossless=True))
+    assert b"EXIF" not in upright and b"Camera Maker" not in upright
+    assert upright[20] & 0x08 == 0
+
+
+def test_all_leaves_a_gif_its_frames_and_loop_but_no_comment_or_xmp() -> None:
+    frames = [Image.new("RGB", (24, 16), (40 * i, 90, 200 - 30 * i)) for i in range(3)]
+    gif = _encode(
+        frames[0], "GIF", save_all=True, append_images=frames[1:], loop=0, comment=b"kept comment"
+    )
+    screen_end = 13 + (3 << ((gif[10] & 0x07) + 1) if gif[10] & 0x80 else 0)
+    original = gif[:screen_end] + _gif_xmp_extension(XMP.encode()) + gif[screen_end:-1]
+    original += b"\x21\xfe\x05hello\x00;"
+    assert b"NETSCAPE2.0" in original
+    stored = _strip_all(GIF, original)
+    for planted in (b"kept comment", b"hello", b"XMP DataXMP", LATITUDE.encode()):
+        assert planted not in stored, planted
+    assert b"NETSCAPE2.0" in stored
+    assert decoded(stored) == decoded(original)
+    assert inspect_container(GIF, stored).frames == 3
+
+
+def test_gps_stays_the_default_and_keeps_the_rest() -> None:
+    original = _jpeg_with_everything(6)
+    stored = scrub(JPEG, original, inspect_container(JPEG, original))
+    assert b"Camera Maker" in stored and _COMMENT in stored and b"Photoshop 3.0" in stored
+    assert EXIF_LATITUDE_BYTES not in stored

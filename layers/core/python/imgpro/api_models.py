@@ -55,12 +55,41 @@ class Variant(TypedDict):
 
 
 @with_config(_CLOSED)
+class Placeholder(TypedDict):
+    """What to paint before the image arrives, computed once when the image was stored
+    (not in the seed)."""
+
+    thumbhash: Annotated[
+        str,
+        Field(
+            description="The ThumbHash (https://evanw.github.io/thumbhash/) bytes, base64.",
+            examples=["1QcSHQRnh493V4dIh4eXh1h4kJUI"],
+        ),
+    ]
+    blurhash: Annotated[
+        str,
+        Field(
+            description="The BlurHash (https://blurha.sh), 4x3 components.",
+            examples=["LEHV6nWB2yk8pyo0adR*.7kCMdnj"],
+        ),
+    ]
+    color: Annotated[
+        str,
+        Field(
+            pattern="^#[0-9a-f]{6}$",
+            description="The image's average colour (alpha-weighted, sRGB), `#rrggbb`.",
+            examples=["#8a7f6b"],
+        ),
+    ]
+
+
+@with_config(_CLOSED)
 class MediaObject(TypedDict, total=False):
     """A media item. Fields are omitted, never null: `url` only when public; `src`,
     `width`, `height`, `filesize` only when ready; `status` only when not ready,
     `failure_reason` only when it is failed;
     `description`, `tags` only when set; `expires_at` only for ephemeral media; `sizes`
-    only for the variants the CDN has made."""
+    only for the variants the CDN has made; `placeholder` only when ready, not for SVG."""
 
     id: Required[Uid]
     name: Required[Annotated[str, Field(description="The file name.")]]
@@ -85,6 +114,15 @@ class MediaObject(TypedDict, total=False):
     sizes: Annotated[
         dict[SizeName, Variant],
         Field(description="The size variants the CDN has made so far, by size name."),
+    ]
+    placeholder: Annotated[
+        Placeholder,
+        Field(
+            description=(
+                "ThumbHash, BlurHash and average colour to show while the image loads "
+                "(only when ready, and not for SVG; not in the seed)."
+            )
+        ),
     ]
 
 

@@ -52,6 +52,7 @@ from imgpro.views import (
 
 if TYPE_CHECKING:
     from imgpro.imaging.pipeline import Prepared
+    from imgpro.imaging.privacy import StripPolicy
     from imgpro.importing import Imported
 
 # --- GET / -------------------------------------------------------------------------------
@@ -117,7 +118,9 @@ def upload(request: Request) -> Response:
         # a retry replays the first response).
         from imgpro.imaging.pipeline import prepare
 
-        image = FieldErrors.single("file", prepare, upload_file.data)
+        image = FieldErrors.single(
+            "file", lambda data: prepare(data, strip=team.strip_metadata), upload_file.data
+        )
         name = stored_name(upload_file.filename, image.format)
         created = _created(request, team, image, name, _Fields(description, tags, ttl, public))
         observability.add_metric(observability.UPLOADS)
@@ -164,6 +167,7 @@ def _created(
             description=fields.description or None,
             tags=tuple(fields.tags or ()),
             ttl_seconds=fields.ttl,
+            placeholder=None if image.placeholder is None else image.placeholder.as_dict(),
         ),
         standing=team,
     )
@@ -265,7 +269,7 @@ def import_url(request: Request) -> Response:
 
     def store() -> dict[str, Any]:
         team = _team_with_room(caller.team_id)  # before the fetch and the pixel work
-        imported = _import(url)
+        imported = _import(url, strip=team.strip_metadata)
         fields = _Fields(description, tags, ttl, public)
         created = _created(request, team, imported.image, imported.name, fields)
         observability.add_metric(observability.IMPORTS)
@@ -284,14 +288,14 @@ def import_url(request: Request) -> Response:
     return Response.json(result["status"], json.loads(result["body"]))
 
 
-def _import(url: str) -> Imported:
+def _import(url: str, *, strip: StripPolicy) -> Imported:
     """The fetched, prepared image, with every failure turned into the seed's errors."""
     from imgpro import fetching
     from imgpro.imaging.errors import ImageRejected
     from imgpro.importing import import_image
 
     try:
-        return import_image(url)
+        return import_image(url, strip=strip)
     except (fetching.FetchRefused, fetching.FetchTooLarge, ImageRejected) as refused:
         raise ValidationFailed.field("url", str(refused)) from None
     except fetching.FetchTimedOut as slow:

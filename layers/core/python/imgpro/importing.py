@@ -22,6 +22,7 @@ from imgpro.config import settings
 from imgpro.fetching import Fetched, FetchPolicy, fetch
 from imgpro.imaging.limits import MAX_UPLOAD_BYTES
 from imgpro.imaging.pipeline import Prepared, prepare
+from imgpro.imaging.privacy import DEFAULT_STRIP, StripPolicy
 from imgpro.naming import stored_name
 
 
@@ -43,11 +44,12 @@ def policy() -> FetchPolicy:
     )
 
 
-def import_image(url: str) -> Imported:
-    """The image at `url`, ready to store. Raises `imgpro.fetching.FetchError` subclasses
-    for the fetch and `ImageRejected` when the bytes are not an image we take."""
+def import_image(url: str, *, strip: StripPolicy = DEFAULT_STRIP) -> Imported:
+    """The image at `url`, ready to store, with the team's metadata privacy `strip`. Raises
+    `imgpro.fetching.FetchError` subclasses for the fetch and `ImageRejected` when the bytes
+    are not an image we take."""
     fetched = fetch(url, policy())
-    image = prepare(fetched.data)
+    image = prepare(fetched.data, strip=strip)
     return Imported(image, stored_name(remote_name(fetched), image.format))
 
 

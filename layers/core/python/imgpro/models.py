@@ -121,6 +121,9 @@ class MediaItem(Model):
     v_l: MapAttribute[str, Any] = MapAttribute(null=True)
     v_xl: MapAttribute[str, Any] = MapAttribute(null=True)
     v_xxl: MapAttribute[str, Any] = MapAttribute(null=True)
+    placeholder: MapAttribute[str, Any] = MapAttribute(null=True)
+    """{"thumbhash", "blurhash", "color"} (imgpro.imaging.placeholder): written with the
+    image at ingest, or later by `imgpro media placeholders`; absent for SVG."""
 
 
 class TagLink(Model):
@@ -153,6 +156,8 @@ class TeamItem(Model):
     max_images_per_month = NumberAttribute(null=True)
     max_storage_bytes = NumberAttribute(null=True)
     stored_bytes = NumberAttribute(null=True)
+    # Metadata privacy (imgpro.imaging.privacy): "gps" or "all"; absent reads as "gps".
+    strip_metadata = UnicodeAttribute(null=True)
 
 
 class TokenItem(Model):

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
-from imgpro import keys, media, observability, storage
+from imgpro import keys, media, observability, quotas, storage
 from imgpro.clients import bind_table
 from imgpro.imaging import limits
 from imgpro.imaging.errors import ImageRejected
@@ -51,7 +51,10 @@ def process_incoming(uid: str) -> None:
             )
         from imgpro.imaging.pipeline import prepare
 
-        image = prepare(uploaded.body)
+        # The team's metadata privacy, as it is now: one GetItem of its item, which the
+        # announcement read too but did not keep (direct and resumable uploads alike).
+        team = quotas.standing(found.team_id)
+        image = prepare(uploaded.body, strip=team.strip_metadata)
     except ImageRejected as refused:
         # Logged (the reason is the pipeline's one sentence, never the bytes) and kept on
         # the media as `failure_reason` for the client.
@@ -67,6 +70,7 @@ def process_incoming(uid: str) -> None:
                 content_type=image.format.content_type,
                 width=image.width,
                 height=image.height,
+                placeholder=None if image.placeholder is None else image.placeholder.as_dict(),
             ),
         )
         if finished is not None:

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from imgpro import clock
 from imgpro.errors import QuotaExceeded
+from imgpro.imaging.privacy import DEFAULT_STRIP, StripPolicy, strip_policy
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
@@ -71,6 +72,7 @@ DEFAULT_PLAN = "free"
 STORED_BYTES = "stored_bytes"
 MAX_IMAGES = "max_images_per_month"
 MAX_STORAGE = "max_storage_bytes"
+STRIP_METADATA = "strip_metadata"
 _MONTH_ATTRIBUTE = re.compile(r"^images_(\d{4})_(\d{2})$")
 _WRITE_RETRIES = 8
 
@@ -165,6 +167,8 @@ class Standing:
     month: str
     images_this_month: int
     stored_bytes: int
+    strip_metadata: StripPolicy = DEFAULT_STRIP
+    """The team's metadata privacy setting, for the pipeline (imgpro.imaging.privacy)."""
 
     def check(self, nbytes: int) -> None:
         """Raise QuotaExceeded unless one more image of `nbytes` fits, as of this read.
@@ -212,6 +216,7 @@ def _standing(team_id: str, raw: Mapping[str, Any], *, at: float) -> Standing:
         month=month,
         images_this_month=_number(raw, images_attribute(month)) or 0,
         stored_bytes=_number(raw, STORED_BYTES) or 0,
+        strip_metadata=strip_policy(_string(raw, STRIP_METADATA)),
     )
 
 

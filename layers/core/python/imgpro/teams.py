@@ -8,6 +8,12 @@ from dataclasses import dataclass
 
 from imgpro import clock
 from imgpro.auth import ABILITIES, hash_secret, new_secret
+from imgpro.imaging.privacy import (
+    DEFAULT_STRIP,
+    STRIP_POLICIES,
+    StripPolicy,
+    strip_policy,
+)
 from imgpro.models import (
     META,
     CounterItem,
@@ -33,6 +39,9 @@ class Team:
     """The operator's override of the plan's images a month (None: the plan's)."""
     max_storage_bytes: int | None = None
     """The operator's override of the plan's storage, in bytes (None: the plan's)."""
+    strip_metadata: StripPolicy = DEFAULT_STRIP
+    """What its originals lose of their metadata: "gps" (location) or "all" (everything
+    but orientation and the colour profile); imgpro.imaging.metadata applies it."""
 
 
 @dataclass(frozen=True)
@@ -86,9 +95,10 @@ def put_team(
     public_default: bool = False,
     max_images_per_month: int | None = None,
     max_storage_bytes: int | None = None,
+    strip_metadata: StripPolicy = DEFAULT_STRIP,
 ) -> Team:
-    """Create the team, or set its plan, default visibility and quota overrides if it
-    exists (an override left out is removed: the plan's limit applies).
+    """Create the team, or set its plan, default visibility, quota overrides and metadata
+    privacy if it exists (an override left out is removed: the plan's limit applies).
 
     An update of those attributes, not a save: the team item also holds its usage
     counters (imgpro.quotas), which uploads change at any time.
@@ -96,6 +106,10 @@ def put_team(
     validate_team_id(team_id)
     if plan not in PLANS:
         raise ValueError(f"plan must be one of {', '.join(PLANS)}, got {plan!r}")
+    if strip_metadata not in STRIP_POLICIES:
+        raise ValueError(
+            f"strip metadata must be one of {', '.join(STRIP_POLICIES)}, got {strip_metadata!r}"
+        )
     for name, value in (
         ("max images per month", max_images_per_month),
         ("max storage bytes", max_storage_bytes),
@@ -111,6 +125,7 @@ def put_team(
             TeamItem.team_id.set(team_id),
             TeamItem.plan.set(plan),
             TeamItem.public_default.set(public_default),
+            TeamItem.strip_metadata.set(strip_metadata),
             TeamItem.created_ms.set(TeamItem.created_ms | clock.now_ms()),
             *(attr.remove() if value is None else attr.set(value) for attr, value in overrides),
         ]
@@ -121,6 +136,7 @@ def put_team(
         public_default=public_default,
         max_images_per_month=max_images_per_month,
         max_storage_bytes=max_storage_bytes,
+        strip_metadata=strip_metadata,
     )
 
 
@@ -135,6 +151,7 @@ def get_team(team_id: str) -> Team | None:
         public_default=bool(item.public_default),
         max_images_per_month=_optional_int(item.max_images_per_month),
         max_storage_bytes=_optional_int(item.max_storage_bytes),
+        strip_metadata=strip_policy(item.strip_metadata),
     )
 
 

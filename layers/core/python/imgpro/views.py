@@ -3,7 +3,7 @@
 `url` only when public, `src`/`width`/`height`/`filesize` only when ready,
 `status` only when not ready (and our `failure_reason` only while failed),
 `description`/`tags` only when set, `expires_at` only for ephemeral media, `sizes` only
-for the variants the CDN has made.
+for the variants the CDN has made, `placeholder` only when ready and stored (never for SVG).
 """
 
 from __future__ import annotations
@@ -40,6 +40,12 @@ def media_json(media: Media, *, api_base_url: str) -> api_models.MediaObject:
         body["tags"] = list(media.tags)
     if media.expires_at is not None:
         body["expires_at"] = media.expires_at
+    if media.status == READY and media.placeholder:
+        body["placeholder"] = {
+            "thumbhash": media.placeholder["thumbhash"],
+            "blurhash": media.placeholder["blurhash"],
+            "color": media.placeholder["color"],
+        }
     if media.status == READY and media.sizes:
         body["sizes"] = {
             cast("api_models.SizeName", variant.size): {

@@ -2,7 +2,8 @@
 
 - `imgpro local` (imgpro.cli.local) runs the whole API on this machine.
 - `imgpro team put|show` and `imgpro token issue|list|revoke` (imgpro.cli.team,
-  imgpro.cli.token) work on a deployed stack's table with the caller's AWS credentials,
+  imgpro.cli.token), and `imgpro media placeholders` (imgpro.cli.media), work on a
+  deployed stack's table with the caller's AWS credentials,
   or on the local stack's moto with none at all (imgpro.cli.aws says which, and how).
 - `imgpro upload|list|show|update|delete` (imgpro.cli.client) are a client of the HTTP
   API itself, with `--api-url` and `--token`.
@@ -18,7 +19,7 @@ import argparse
 from collections.abc import Sequence
 from typing import NoReturn
 
-from imgpro.cli import aws, client, local, team, token
+from imgpro.cli import aws, client, local, media, team, token
 from imgpro.cli.local import FUNCTIONS_DIR_ENV, default_functions_dir, stack_options
 
 __all__ = [
@@ -52,5 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
     common = aws.common_flags()
     team.add_commands(commands, common)
     token.add_commands(commands, common)
+    media.add_commands(commands, common)
     client.add_commands(commands)
     return parser

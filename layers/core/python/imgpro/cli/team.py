@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from imgpro.cli import aws, flags
+from imgpro.imaging.privacy import DEFAULT_STRIP, STRIP_POLICIES
 from imgpro.teams import PLANS
 
 
@@ -20,9 +21,10 @@ def add_commands(
     put = actions.add_parser(
         "put",
         parents=[common],
-        help="create a team, or change its plan, default and quota overrides",
-        description="Create the team, or set its plan, default visibility and quota "
-        "overrides. It sets exactly what it is given: an override left out is removed.",
+        help="create a team, or change its plan, default, quota overrides and metadata privacy",
+        description="Create the team, or set its plan, default visibility, quota overrides "
+        "and metadata privacy. It sets exactly what it is given: an override left out is "
+        "removed, an option left out is its default.",
     )
     put.add_argument("team", type=flags.team_id)
     put.add_argument("--plan", choices=PLANS, default="free", help="default: free")
@@ -41,6 +43,14 @@ def add_commands(
         metavar="BYTES",
         help="bytes this team may store, instead of its plan's: 5000000000, 5GB or 4GiB "
         "(default: the plan's)",
+    )
+    put.add_argument(
+        "--strip-metadata",
+        choices=STRIP_POLICIES,
+        default=DEFAULT_STRIP,
+        help="what originals lose of their metadata: gps (location, from EXIF, XMP and text) "
+        "or all (every EXIF, XMP, IPTC and comment block but orientation and the colour "
+        f"profile); default: {DEFAULT_STRIP}",
     )
     put.set_defaults(run=aws.runner(_put, prog=put.prog))
 
@@ -62,6 +72,7 @@ def _put(args: argparse.Namespace, target: aws.Target) -> None:
         public_default=args.public,
         max_images_per_month=args.max_images,
         max_storage_bytes=args.max_storage,
+        strip_metadata=args.strip_metadata,
     )
     limits = quotas.limits_for(
         team.plan,
@@ -70,7 +81,8 @@ def _put(args: argparse.Namespace, target: aws.Target) -> None:
     )
     print(
         f"team {team.team_id} plan={team.plan} default={_visibility(team.public_default)} "
-        f"max_images={limits.images_per_month} max_storage={limits.storage_bytes}"
+        f"max_images={limits.images_per_month} max_storage={limits.storage_bytes} "
+        f"strip_metadata={team.strip_metadata}"
     )
 
 
@@ -109,9 +121,16 @@ def _show(args: argparse.Namespace, target: aws.Target) -> None:
             f"limit from {limits.storage_source}",
         ),
         ("overrides", " ".join(overrides) or "none"),
+        ("metadata", _METADATA[team.strip_metadata]),
     ]
     width = max(len(name) for name, _ in rows) + 2
     print("\n".join(f"{name + ':':<{width}}{value}" for name, value in rows))
+
+
+_METADATA = {
+    "gps": "strip gps (location removed from EXIF, XMP and text)",
+    "all": "strip all (only orientation and the colour profile kept)",
+}
 
 
 def _visibility(public_default: bool) -> str:

@@ -129,6 +129,17 @@ def orientation_of(exif: bytes | None) -> int:
     return 1
 
 
+def orientation_only(orientation: int) -> bytes | None:
+    """A minimal TIFF structure holding only IFD0's Orientation tag (26 bytes, big-endian):
+    what a team that strips all metadata keeps of EXIF, so the image is shown upright as
+    before. None for 1 (or an invalid value): the upright default needs no EXIF at all."""
+    if not 2 <= orientation <= 8:
+        return None
+    header = b"MM\x00*" + struct.pack(">I", 8)
+    entry = struct.pack(">HHIHH", _ORIENTATION, _SHORT, 1, orientation, 0)
+    return header + struct.pack(">H", 1) + entry + struct.pack(">I", 0)
+
+
 def drop_gps(tiff_bytes: bytes) -> bytes | None:
     """The TIFF structure with every GPS pointer removed and its IFD and values zeroed,
     or None when it has no GPS pointer (or cannot be parsed, so no reader finds one)."""

@@ -6,13 +6,19 @@ exactly what was uploaded. Location is removed from EXIF (`exif.drop_gps`) and f
 (`xmp.without_location`); free-form text and payloads no decoder reads are dropped; an ICC
 profile too large for any real colour space is refused. The byte surgery for each format
 lives with its walker in `containers`.
+
+What goes is a team setting (`StripPolicy`, set with `imgpro team put --strip-metadata`):
+"gps", the default, removes location and keeps the rest; "all" removes every EXIF, XMP,
+IPTC and comment block, keeping only the EXIF orientation (as a minimal EXIF of that one
+tag) and the colour profile, so the image looks exactly as it did (docs/limits.md).
 """
 
 from __future__ import annotations
 
 from imgpro.imaging.containers import Container, gif, jpeg, png, rewrite_exif, webp
-from imgpro.imaging.exif import drop_gps
+from imgpro.imaging.exif import drop_gps, orientation_only
 from imgpro.imaging.formats import GIF, JPEG, PNG, WEBP, ImageFormat
+from imgpro.imaging.privacy import DEFAULT_STRIP, STRIP_POLICIES, StripPolicy
 from imgpro.imaging.xmp import MAX_PACKET_BYTES, without_location
 
 MAX_ICC_BYTES = 1 << 20
@@ -23,7 +29,9 @@ MAX_JPEG_UNREAD_BYTES = 256 << 10
 KB of maker data there; hundreds of KB are an archive riding along, not image metadata."""
 
 
-def scrub(fmt: ImageFormat, data: bytes, container: Container) -> bytes:
+def scrub(
+    fmt: ImageFormat, data: bytes, container: Container, *, strip: StripPolicy = DEFAULT_STRIP
+) -> bytes:
     """The file to store for `data`, an image of `fmt` stored as sent whose container is
     `container`: GPS cut from every EXIF block, location cut from XMP, and
 
@@ -33,9 +41,14 @@ def scrub(fmt: ImageFormat, data: bytes, container: Container) -> bytes:
     - GIF: the XMP application extension dropped (comments are kept);
     - WebP: an XMP chunk that cannot be scrubbed dropped, with its VP8X flag.
 
+    With `strip="all"` (`strip_all`) every metadata block goes instead, but orientation
+    and the colour profile.
+
     Raises ImageRejected for an ICC profile over 1 MiB (JPEG, PNG, WebP). `data` itself
     when there is nothing to remove.
     """
+    if strip == "all":
+        return strip_all(fmt, data, container)
     data = without_gps(fmt, data, container)
     if fmt is JPEG:
         return jpeg.scrub_metadata(
@@ -56,6 +69,32 @@ def scrub(fmt: ImageFormat, data: bytes, container: Container) -> bytes:
     raise ValueError(f"{fmt.name} images are not stored as sent")
 
 
+def strip_all(fmt: ImageFormat, data: bytes, container: Container) -> bytes:
+    """The file to store for a team that strips all metadata: no EXIF but a minimal one
+    holding the orientation (none when it is 1), no XMP, IPTC, comments or text, and
+
+    - JPEG: APP1-APP13, APP15 and COM removed, APP2 kept only for the ICC profile; APP0
+      (JFIF), APP14 (Adobe), tables and scans kept;
+    - PNG: every ancillary chunk removed but the colour ones (iCCP, sRGB, gAMA, cHRM, cICP,
+      mDCV, cLLI), tRNS, sBIT, bKGD, pHYs and APNG's; the orientation in a minimal eXIf;
+    - WebP: XMP, EXIF and unknown chunks removed, ICCP kept; the orientation in a minimal
+      EXIF chunk, the VP8X flags made to match;
+    - GIF: comments and application extensions removed, but the loop count and ICC profile.
+
+    Pixel data is kept byte for byte. Raises ImageRejected for an ICC profile over 1 MiB.
+    """
+    exif = orientation_only(container.orientation)
+    if fmt is JPEG:
+        return jpeg.strip_metadata(data, exif=exif, max_icc=MAX_ICC_BYTES)
+    if fmt is PNG:
+        return png.strip_metadata(data, exif=exif, max_icc=MAX_ICC_BYTES)
+    if fmt is WEBP:
+        return webp.strip_metadata(data, exif=exif, max_icc=MAX_ICC_BYTES)
+    if fmt is GIF:
+        return gif.strip_metadata(data)
+    raise ValueError(f"{fmt.name} images are not stored as sent")
+
+
 def without_gps(fmt: ImageFormat, data: bytes, container: Container) -> bytes:
     """The same file with the GPS IFD (tag 0x8825) removed from its EXIF; every other byte
     of the image unchanged. `data` itself when there is no GPS data (or no EXIF at all)."""
@@ -68,4 +107,13 @@ def without_gps(fmt: ImageFormat, data: bytes, container: Container) -> bytes:
     return rewrite_exif(fmt, data, drop_gps)
 
 
-__all__ = ["MAX_ICC_BYTES", "MAX_JPEG_UNREAD_BYTES", "scrub", "without_gps"]
+__all__ = [
+    "DEFAULT_STRIP",
+    "MAX_ICC_BYTES",
+    "MAX_JPEG_UNREAD_BYTES",
+    "STRIP_POLICIES",
+    "StripPolicy",
+    "scrub",
+    "strip_all",
+    "without_gps",
+]

@@ -9,10 +9,15 @@ limits; SVG is sanitized; every other accepted format becomes WebP.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from imgpro.imaging import budget, formats, limits
 from imgpro.imaging.errors import ImageRejected
 from imgpro.imaging.formats import ImageFormat
+from imgpro.imaging.privacy import DEFAULT_STRIP, StripPolicy
+
+if TYPE_CHECKING:  # placeholder imports Pillow: only the functions that decode load it
+    from imgpro.imaging.placeholder import Placeholder
 
 # Markup that makes a file something else besides an image: a browser or an
 # interpreter that sniffs it would run it. Each is 6+ bytes so that compressed pixel
@@ -41,10 +46,13 @@ class Prepared:
     width: int
     """As displayed: EXIF orientation applied."""
     height: int
+    placeholder: Placeholder | None = None
+    """ThumbHash, BlurHash and average colour (imgpro.imaging.placeholder); None for SVG."""
 
 
-def prepare(data: bytes) -> Prepared:
-    """The bytes to store for an upload, and what they are. Raises ImageRejected."""
+def prepare(data: bytes, *, strip: StripPolicy = DEFAULT_STRIP) -> Prepared:
+    """The bytes to store for an upload, and what they are. `strip` is the team's metadata
+    privacy setting (imgpro.imaging.privacy). Raises ImageRejected."""
     if not data:
         raise ImageRejected("The file is empty")
     if len(data) > limits.MAX_UPLOAD_BYTES:
@@ -60,7 +68,7 @@ def prepare(data: bytes) -> Prepared:
         clean = sanitize_svg(data)
         return Prepared(clean.data, fmt, clean.width, clean.height)
     if fmt in formats.STORED_AS_IS:
-        return _as_is(fmt, data)
+        return _as_is(fmt, data, strip)
     from imgpro.imaging import raster
 
     expected = None
@@ -73,10 +81,10 @@ def prepare(data: bytes) -> Prepared:
         budget.check(fmt, header.coded_width, header.coded_height)
         expected = (header.width, header.height)
     image = raster.convert_to_webp(fmt, data, expected=expected)
-    return Prepared(image.data, formats.WEBP, image.width, image.height)
+    return Prepared(image.data, formats.WEBP, image.width, image.height, image.placeholder)
 
 
-def _as_is(fmt: ImageFormat, data: bytes) -> Prepared:
+def _as_is(fmt: ImageFormat, data: bytes, strip: StripPolicy) -> Prepared:
     from imgpro.imaging import metadata, raster
     from imgpro.imaging.containers import inspect_container
 
@@ -92,11 +100,16 @@ def _as_is(fmt: ImageFormat, data: bytes) -> Prepared:
         resized = raster.downscale(fmt, image)
         width, height = resized.width, resized.height
         stored = resized.data
+        if strip == "all":
+            # Pillow wrote the EXIF (less GPS) and the profile back: the same strip as below.
+            stored = metadata.strip_all(fmt, stored, inspect_container(fmt, stored))
+        made = resized.placeholder
     else:
         # Scrubbed first, so the decoder never inflates the text and profiles we drop.
-        stored = metadata.scrub(fmt, image, container)
-        raster.verify(fmt, stored, frames=container.frames)
-    return Prepared(stored, fmt, *((height, width) if swap else (width, height)))
+        stored = metadata.scrub(fmt, image, container, strip=strip)
+        orientation = container.orientation or 1
+        made = raster.verify(fmt, stored, frames=container.frames, orientation=orientation)
+    return Prepared(stored, fmt, *((height, width) if swap else (width, height)), made)
 
 
 def _refuse_extra_data(fmt: ImageFormat, data: bytes, end: int) -> None:

@@ -17,10 +17,11 @@ from functools import cache
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from imgpro.imaging import budget, formats, limits, pixels
+from imgpro.imaging import budget, formats, limits, pixels, placeholder
 from imgpro.imaging.errors import ImageRejected
 from imgpro.imaging.formats import ImageFormat
 from imgpro.imaging.pixels import ORIGINAL
+from imgpro.imaging.placeholder import Placeholder
 
 # Pillow's own bomb check is a second line behind ours (which reads the header first):
 # it warns above MAX_IMAGE_PIXELS and raises only at twice that, so its warning is made
@@ -42,6 +43,8 @@ class Encoded:
     data: bytes
     width: int
     height: int
+    placeholder: Placeholder | None = None
+    """Of the upright image (imgpro.imaging.placeholder), from the pixels at hand."""
 
 
 @cache
@@ -88,17 +91,24 @@ def _bomb(fmt: ImageFormat) -> str:
     )
 
 
-def verify(fmt: ImageFormat, data: bytes, *, frames: int = 1) -> None:
+def verify(fmt: ImageFormat, data: bytes, *, frames: int = 1, orientation: int = 1) -> Placeholder:
     """Decode every frame once, so a corrupt or truncated image is refused rather than
-    stored. JPEG decodes at 1/8 scale (DCT scaling): every block is still read."""
+    stored. JPEG decodes at 1/8 scale (DCT scaling): every block is still read.
+
+    Returns the placeholder of the first frame (made upright by `orientation`), from
+    this same decode: for images stored as sent it is the only one at ingest."""
     with _opened(fmt, data) as image, _decoding(fmt):
         if fmt is formats.JPEG:
             image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
             image.load()
-            return
+            return placeholder.from_image(image, orientation=orientation)
+        found = None
         for index in range(frames):
             image.seek(index)
             image.load()
+            if index == 0:
+                found = placeholder.from_image(image, orientation=orientation)
+        return found or placeholder.from_image(image, orientation=orientation)
 
 
 def downscale(fmt: ImageFormat, data: bytes) -> Encoded:
@@ -116,7 +126,9 @@ def downscale(fmt: ImageFormat, data: bytes) -> Encoded:
         out, icc = pixels.output_mode(resized, fmt, info.get("icc_profile"))
         progressive = bool(info.get("progressive"))
         data = pixels.encode(out, fmt, ORIGINAL, icc=icc, exif=exif, progressive=progressive)
-        return Encoded(data, out.width, out.height)
+        orientation = exif.get(0x0112, 1) if exif is not None else 1
+        made = placeholder.from_image(out, orientation=orientation)
+        return Encoded(data, out.width, out.height, made)
 
 
 def convert_to_webp(
@@ -144,7 +156,8 @@ def convert_to_webp(
         target = limits.fitted(upright.width, upright.height)
         resized = _resized(pixels.resizable(upright), target)
         out, icc = pixels.output_mode(resized, formats.WEBP, icc)
-        return Encoded(pixels.encode(out, formats.WEBP, ORIGINAL, icc=icc), out.width, out.height)
+        data = pixels.encode(out, formats.WEBP, ORIGINAL, icc=icc)
+        return Encoded(data, out.width, out.height, placeholder.from_image(out))
 
 
 _ICON_SIDE = 256

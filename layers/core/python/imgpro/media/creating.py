@@ -42,6 +42,7 @@ def create(team_id: str, new: NewMedia, *, standing: quotas.Standing | None = No
     )
     _store_original(item, new.data, ext=new.ext, content_type=new.content_type)
     item.width, item.height = new.width, new.height
+    item.placeholder = new.placeholder
     try:
         store.insert(item, usage=usage)
     except BaseException:
@@ -125,6 +126,7 @@ class StoredImage:
     content_type: str
     width: int
     height: int
+    placeholder: dict[str, str] | None = None
 
 
 def create_pending(
@@ -173,6 +175,7 @@ def finish_pending(uid: str, image: StoredImage) -> Media | None:
         item.status = READY
         item.name = image.name
         item.width, item.height = image.width, image.height
+        item.placeholder = image.placeholder
         usage = quotas.settlement(item.team_id, declared=declared, stored=len(image.data))
         try:
             store.replace(item, condition=unchanged, usage=usage)

@@ -53,6 +53,9 @@ class Media:
     """The S3 multipart upload of a resumable upload still in progress."""
     failure_reason: str | None = None
     """Why processing failed, while `status` is failed."""
+    placeholder: dict[str, str] | None = None
+    """`thumbhash`, `blurhash`, `color` (imgpro.imaging.placeholder), made at ingest;
+    None for SVG and for media stored before placeholders (`imgpro media placeholders`)."""
 
     @property
     def cursor(self) -> str:
@@ -73,6 +76,7 @@ class NewMedia:
     description: str | None = None
     tags: tuple[str, ...] = ()
     ttl_seconds: int | None = None
+    placeholder: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

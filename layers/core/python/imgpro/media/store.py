@@ -114,12 +114,18 @@ def to_media(item: MediaItem) -> Media:
         expires_at=_int(item.expires_at),
         upload_id=item.upload_id,
         failure_reason=item.failure_reason,
+        placeholder=_placeholder_map(item),
         sizes=tuple(
             SizeVariant(size, int(v["w"]), int(v["h"]), int(v["b"]), str(v["f"]))
             for size in VARIANT_SIZES
             if (v := _variant_map(item, size)) is not None
         ),
     )
+
+
+def _placeholder_map(item: MediaItem) -> dict[str, str] | None:
+    value = item.placeholder
+    return None if value is None else {k: str(v) for k, v in value.as_dict().items()}
 
 
 def _variant_map(item: MediaItem, size: str) -> dict[str, Any] | None:

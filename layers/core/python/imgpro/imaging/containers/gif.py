@@ -130,3 +130,48 @@ def without_xmp(data: bytes) -> bytes:
         return data
     parts.append(data[done:])
     return b"".join(parts)
+
+
+_COMMENT = 0xFE
+# Application extensions `strip_metadata` keeps, by their first sub-block: the loop count
+# (Netscape's, and its ANIMEXTS twin) and the ICC profile. Every other one (XMP, ImageMagick's
+# IPTC and 8BIM resources, writers' own) is metadata.
+_KEPT_APPLICATIONS = (b"\x0bNETSCAPE2.0", b"\x0bANIMEXTS1.0", b"\x0bICCRGBG1012")
+
+
+def strip_metadata(data: bytes) -> bytes:
+    """`data` without comment extensions and without application extensions other than the
+    loop count and the ICC profile; frames, graphic controls, plain text and what follows
+    the image kept byte for byte. `data` itself when there is nothing to remove."""
+    size = len(data)
+    if size < _SCREEN_END:
+        raise _truncated()
+    pos = _SCREEN_END + _color_table(data[10])
+    budget = MAX_BLOCKS
+    parts: list[bytes] = []
+    done = 0
+    while pos < size:
+        block = data[pos]
+        if block == _IMAGE:
+            if pos + _DESCRIPTOR > size:
+                raise _truncated()
+            start = pos + _DESCRIPTOR + _color_table(data[pos + 9]) + 1
+            pos, budget = _skip_sub_blocks(data, start, budget)
+        elif block == _EXTENSION:
+            if pos + 2 > size:
+                raise _truncated()
+            end, budget = _skip_sub_blocks(data, pos + 2, budget)
+            label = data[pos + 1]
+            application = label == _APPLICATION and not any(
+                data.startswith(kept, pos + 2) for kept in _KEPT_APPLICATIONS
+            )
+            if label == _COMMENT or application:
+                parts.append(data[done:pos])
+                done = end
+            pos = end
+        else:
+            break
+    if not parts:
+        return data
+    parts.append(data[done:])
+    return b"".join(parts)

@@ -219,3 +219,53 @@ def _xmp_segment(packet: bytes | None) -> bytes:
         return b""
     payload = _XMP + packet
     return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+
+
+_APP0, _APP14, _COM = 0xE0, 0xEE, 0xFE
+# Kept by `strip_metadata`: JFIF (APP0) and Adobe (APP14) tell decoders how to read the
+# components; everything else among APP1-APP15 and COM is metadata.
+_RENDERING_APPS = frozenset({_APP0, _APP14})
+_METADATA = frozenset({*range(0xE1, 0xF0), _COM}) - _RENDERING_APPS
+
+
+def strip_metadata(data: bytes, *, exif: bytes | None, max_icc: int) -> bytes:
+    """`data` with every APP1-APP13, APP15 and COM segment removed (EXIF, XMP, extended
+    XMP, Photoshop/IPTC, maker data, comments), and APP2 too unless it holds the ICC
+    profile (MPF and FlashPix go); where the first EXIF segment was, `exif` (a TIFF
+    structure) as the only EXIF when it is not None. APP0 (JFIF), APP14 (Adobe), the
+    ICC profile, tables, frame and scans are kept byte for byte, so the image decodes
+    exactly as before. Segments between progressive scans are scanned too. `data` itself
+    when nothing changed. Raises ImageRejected when the ICC profile is over `max_icc`."""
+    edits: list[tuple[int, int, bytes]] = []
+    icc_bytes = 0
+    exif_placed = False
+    for marker, start, stop in _segments(data):
+        if marker not in _METADATA:
+            continue
+        segment = start - 4
+        if marker == _APP2 and data.startswith(_ICC, start, stop):
+            icc_bytes += max(0, stop - start - _ICC_CHUNK_HEADER)
+            continue
+        replacement = b""
+        if marker == _APP1 and not exif_placed and data.startswith(_EXIF, start, stop):
+            exif_placed = True
+            if exif is not None:
+                payload = _EXIF + exif
+                replacement = b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+                if data[segment:stop] == replacement:
+                    continue
+        edits.append((segment, stop, replacement))
+    if icc_bytes > max_icc:
+        raise ImageRejected(
+            f"The JPEG's colour profile is {icc_bytes:,} bytes; "
+            f"at most {max_icc >> 20} MiB is accepted"
+        )
+    if not edits:
+        return data
+    parts: list[bytes] = []
+    done = 0
+    for start, stop, replacement in edits:
+        parts += [data[done:start], replacement]
+        done = stop
+    parts.append(data[done:])
+    return b"".join(parts)

@@ -217,3 +217,59 @@ def _scrubbed_xmp(payload: bytes, xmp: Callable[[bytes], bytes | None], limit: i
         return None
     # Uncompressed, with no language or translated keyword, as the XMP spec asks for PNG.
     return _XMP_KEYWORD + b"\x00\x00\x00\x00\x00" + new
+
+
+# The ancillary chunks `strip_metadata` keeps: transparency, colour (the profile, gamma,
+# chromaticities, sRGB, CICP and HDR mastering), significant bits, background, pixel size,
+# and APNG's animation chunks. Every other ancillary chunk is metadata or a writer's
+# private data (text, tIME, eXIf, sPLT, hIST, dSIG, caBX, iDOT...) that no decoder needs.
+# Critical chunks (an upper-case first letter) are always kept: a decoder must read them.
+_RENDERING = frozenset(
+    {
+        b"tRNS",
+        b"iCCP",
+        b"sRGB",
+        b"gAMA",
+        b"cHRM",
+        b"cICP",
+        b"mDCV",
+        b"cLLI",
+        b"sBIT",
+        b"bKGD",
+        b"pHYs",
+        b"acTL",
+        b"fcTL",
+        b"fdAT",
+    }
+)
+
+
+def strip_metadata(data: bytes, *, exif: bytes | None, max_icc: int) -> bytes:
+    """`data` with every ancillary chunk that does not change how the image is drawn
+    removed (text, XMP, eXIf, tIME, private chunks), any iCCP after the first dropped, and
+    where the first eXIf was, `exif` (a TIFF structure) as the only eXIf when it is not
+    None; `data` itself when nothing changed. Raises ImageRejected when the iCCP profile
+    inflates to over `max_icc` bytes."""
+    parts: list[bytes] = []
+    done = 0
+    seen_icc = seen_exif = False
+    for kind, start, stop in _chunks(data):
+        replacement = b""
+        if kind == b"iCCP" and not seen_icc:
+            _check_profile(data[start:stop], max_icc)
+            seen_icc = True
+            continue
+        if kind == b"eXIf" and not seen_exif:
+            seen_exif = True
+            if exif is not None:
+                replacement = _chunk(kind, exif)
+                if data[start - _HEADER.size : stop + _CRC.size] == replacement:
+                    continue
+        elif kind[0] & 0x20 == 0 or (kind in _RENDERING and kind != b"iCCP"):
+            continue
+        parts += [data[done : start - _HEADER.size], replacement]
+        done = stop + _CRC.size
+    if not parts:
+        return data
+    parts.append(data[done:])
+    return b"".join(parts)

@@ -194,3 +194,52 @@ def scrub_metadata(data: bytes, *, xmp: Callable[[bytes], bytes | None], max_icc
 
 def _chunk(fourcc: bytes, payload: bytes) -> bytes:
     return _CHUNK.pack(fourcc, len(payload)) + payload + b"\x00" * (len(payload) & 1)
+
+
+_EXIF_FLAG = 0x08  # VP8X flags byte
+# The chunks `strip_metadata` keeps: the bitstreams, alpha, animation and the colour profile.
+# (An ANMF frame holds its own ALPH and bitstream chunks in its payload: kept whole.)
+_RENDERING = frozenset({b"VP8X", b"VP8 ", b"VP8L", b"ALPH", b"ANIM", b"ANMF", b"ICCP"})
+
+
+def strip_metadata(data: bytes, *, exif: bytes | None, max_icc: int) -> bytes:
+    """`data` with the XMP chunks, every EXIF chunk and any unknown chunk removed, and
+    where the first EXIF chunk was, `exif` (a TIFF structure) as the only one when it is
+    not None; chunk padding and RIFF size recomputed and the VP8X EXIF and XMP flags made
+    to match what is left. `data` itself when nothing changed. Raises ImageRejected when
+    the ICC profile is over `max_icc` bytes."""
+    limit = _riff_end(data)
+    parts: list[bytes] = []
+    done = _RIFF_HEADER
+    seen_exif = exif_left = False
+    for fourcc, start, stop in _chunks(data, limit):
+        if fourcc == b"ICCP" and stop - start > max_icc:
+            raise ImageRejected(
+                f"The WebP's colour profile is {stop - start:,} bytes; "
+                f"at most {max_icc >> 20} MiB is accepted"
+            )
+        replacement = b""
+        if fourcc == b"EXIF" and not seen_exif:
+            seen_exif = True
+            if exif is not None:
+                exif_left = True
+                replacement = _chunk(fourcc, exif)
+                if data[start - _CHUNK.size : stop + ((stop - start) & 1)] == replacement:
+                    continue
+        elif fourcc in _RENDERING:
+            continue
+        parts += [data[done : start - _CHUNK.size], replacement]
+        done = min(stop + ((stop - start) & 1), limit)
+    vp8x = data.startswith(b"VP8X", _RIFF_HEADER)
+    flags = data[_VP8X_FLAGS] if vp8x else 0
+    wanted = (flags & ~(_XMP_FLAG | _EXIF_FLAG)) | (_EXIF_FLAG if exif_left else 0)
+    if not parts and flags == wanted:
+        return data
+    parts.append(data[done:limit])
+    body = b"".join(parts)
+    riff_size = 4 + len(body)
+    out = bytearray(data[:4] + struct.pack("<I", riff_size) + data[8:_RIFF_HEADER] + body)
+    out += b"\x00" * (riff_size & 1) + data[limit + (limit & 1) :]
+    if vp8x:
+        out[_VP8X_FLAGS] = wanted
+    return bytes(out)
