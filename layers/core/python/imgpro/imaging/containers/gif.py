@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 from imgpro.imaging.containers.layout import Layout
 from imgpro.imaging.errors import ImageRejected
@@ -103,33 +104,10 @@ def without_xmp(data: bytes) -> bytes:
     """`data` without its XMP application extensions (where location hides: XMP carries
     `exif:GPSLatitude` and the IPTC location fields); every other block, frames, comments and
     what follows the image kept byte for byte. `data` itself when there is none."""
-    size = len(data)
-    if size < _SCREEN_END:
-        raise _truncated()
-    pos = _SCREEN_END + _color_table(data[10])
-    budget = MAX_BLOCKS
-    parts: list[bytes] = []
-    done = 0
-    while pos < size:
-        block = data[pos]
-        if block == _IMAGE:
-            if pos + _DESCRIPTOR > size:
-                raise _truncated()
-            start = pos + _DESCRIPTOR + _color_table(data[pos + 9]) + 1
-            pos, budget = _skip_sub_blocks(data, start, budget)
-        elif block == _EXTENSION:
-            end, budget = _skip_sub_blocks(data, pos + 2, budget)
-            if data[pos + 1] == _APPLICATION and data.startswith(_XMP_APPLICATION, pos + 2):
-                parts.append(data[done:pos])
-                done = end
-            pos = end
-        else:
-            # The trailer, or where `walk` ends the image: the rest is not ours to change.
-            break
-    if not parts:
-        return data
-    parts.append(data[done:])
-    return b"".join(parts)
+    return _without_extensions(
+        data,
+        lambda label, at: label == _APPLICATION and data.startswith(_XMP_APPLICATION, at),
+    )
 
 
 _COMMENT = 0xFE
@@ -143,6 +121,18 @@ def strip_metadata(data: bytes) -> bytes:
     """`data` without comment extensions and without application extensions other than the
     loop count and the ICC profile; frames, graphic controls, plain text and what follows
     the image kept byte for byte. `data` itself when there is nothing to remove."""
+
+    def metadata(label: int, at: int) -> bool:
+        return label == _COMMENT or (
+            label == _APPLICATION and not any(data.startswith(k, at) for k in _KEPT_APPLICATIONS)
+        )
+
+    return _without_extensions(data, metadata)
+
+
+def _without_extensions(data: bytes, drop: Callable[[int, int], bool]) -> bytes:
+    """`data` without the extension blocks `drop(label, first sub-block offset)` names;
+    everything else byte for byte, and `data` itself when nothing is dropped."""
     size = len(data)
     if size < _SCREEN_END:
         raise _truncated()
@@ -161,15 +151,12 @@ def strip_metadata(data: bytes) -> bytes:
             if pos + 2 > size:
                 raise _truncated()
             end, budget = _skip_sub_blocks(data, pos + 2, budget)
-            label = data[pos + 1]
-            application = label == _APPLICATION and not any(
-                data.startswith(kept, pos + 2) for kept in _KEPT_APPLICATIONS
-            )
-            if label == _COMMENT or application:
+            if drop(data[pos + 1], pos + 2):
                 parts.append(data[done:pos])
                 done = end
             pos = end
         else:
+            # The trailer, or where `walk` ends the image: the rest is not ours to change.
             break
     if not parts:
         return data
