@@ -303,7 +303,7 @@ class ImgProStack(cdk.Stack):
 
     def _grant_visibility_moves(self, function: lambda_.IFunction) -> None:
         """Making media public or private copies its original and variants to the other
-        side, then deletes them (imgpro.storage.move_media_objects)."""
+        side, then deletes them (imgpro.storage.move_to_side)."""
         bucket = self.storage.bucket
         for pattern in (*both_sides(ORIGINALS), *both_sides(VARIANTS)):
             # CopyObject keeps the source's tags (imgpro.storage tags originals
@@ -335,8 +335,13 @@ class ImgProStack(cdk.Stack):
         for pattern in both_sides(VARIANTS):
             # Tagging: variants of ephemeral media are tagged for the lifecycle backstop,
             # and S3 wants s3:PutObjectTagging for a PutObject that carries tags.
+            # DeleteObject: a variant whose media was deleted or moved while it was
+            # rendered is deleted again (imgpro.media.creating.record_variant).
             _grant_objects(
-                bucket, function, actions=["s3:PutObject", "s3:PutObjectTagging"], pattern=pattern
+                bucket,
+                function,
+                actions=["s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"],
+                pattern=pattern,
             )
         # The item by its key, and one attribute set on it; no index (Table.grant would add
         # them), no query, no scan, no delete.

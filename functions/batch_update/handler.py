@@ -1,6 +1,6 @@
 """PATCH /v1/media?ids= : update up to 100 of the team's media at once."""
 
-from imgpro.endpoints import batch_update
+from imgpro.endpoints.changing import batch_update
 from imgpro.http import lambda_handler
 
 handler = lambda_handler(batch_update)

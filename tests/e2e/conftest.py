@@ -179,6 +179,7 @@ def _wait_until_ready(stack: LocalStackProcess) -> None:
         try:
             response = requests.get(stack.base_url + "/", timeout=2)
             if response.status_code == 200:
+                _wait_until_logged(stack, "GET / 200 ", deadline)
                 return
             last = f"{response.status_code} {response.text[:200]}"
         except requests.ConnectionError as error:
@@ -186,6 +187,14 @@ def _wait_until_ready(stack: LocalStackProcess) -> None:
         _fail_if_exited(stack)
         time.sleep(0.2)
     _fail_start(stack, f"GET / did not answer 200 within {START_TIMEOUT_S} s (last: {last})")
+
+
+def _wait_until_logged(stack: LocalStackProcess, line: str, deadline: float) -> None:
+    """Until the stack has logged `line`: it logs a request just after answering it, so a
+    test that marks the output after start must not find the probe's line after its mark."""
+    while line not in stack.stderr() and time.monotonic() < deadline:
+        _fail_if_exited(stack)
+        time.sleep(0.02)
 
 
 def _fail_if_exited(stack: LocalStackProcess) -> None:

@@ -96,10 +96,14 @@ def test_delete_racing_a_tag_add_leaves_no_tag_link(api, monkeypatch) -> None:
 def test_tag_mode_all_bounds_its_scan_and_resumes_by_cursor(api, monkeypatch) -> None:
     from imgpro.media import listing
 
-    monkeypatch.setattr(listing, "MAX_LINKS_EXAMINED", 3)
+    # One read unit a request (moto counts a Query as one) and pages of two links: the
+    # search of two common tags stops after every page, answers has_more and a cursor.
+    monkeypatch.setattr(listing, "TAG_SEARCH_READ_UNITS", 1.0)
+    monkeypatch.setattr(listing, "LINKS_PER_PAGE", 2)
     rare = api.upload("acme", tags="common,rare").json()["id"]
     for _ in range(5):
         api.upload("acme", tags="common")
+        api.upload("acme", tags="rare")
     first = api.get("/v1/media?tags=common,rare&tag_mode=all", token="acme").json()
     assert first["data"] == [] and first["has_more"] is True
     seen, cursor = [], first["next_cursor"]

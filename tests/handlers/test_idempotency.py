@@ -56,9 +56,9 @@ def test_without_a_key_each_request_creates_media(api) -> None:
 
 
 def test_a_failed_attempt_can_be_retried_with_the_same_key(api, monkeypatch) -> None:
-    from imgpro import media
+    from imgpro.media import creating
 
-    original = media.create
+    original = creating.create
     calls = {"n": 0}
 
     def flaky(*args, **kwargs):
@@ -67,7 +67,7 @@ def test_a_failed_attempt_can_be_retried_with_the_same_key(api, monkeypatch) -> 
             raise ConnectionError("S3 hiccup")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(media, "create", flaky)
+    monkeypatch.setattr(creating, "create", flaky)
     from imgpro.http import adapter
 
     monkeypatch.setattr(adapter, "raise_server_errors", False)
@@ -81,16 +81,16 @@ def test_a_malformed_key_is_a_400(api) -> None:
 
 
 def test_a_retry_while_the_first_runs_is_a_409(api, monkeypatch) -> None:
-    from imgpro import media
+    from imgpro.media import creating
 
-    original = media.create
+    original = creating.create
     retried: dict[str, object] = {}
 
     def create_and_retry(*args, **kwargs):
         retried["response"] = api.upload("acme", headers={"Idempotency-Key": "k-6"})
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(media, "create", create_and_retry)
+    monkeypatch.setattr(creating, "create", create_and_retry)
     first = api.upload("acme", headers={"Idempotency-Key": "k-6"})
     assert first.status == 201
     assert retried["response"].status == 409

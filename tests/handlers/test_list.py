@@ -103,16 +103,16 @@ def test_cursor_and_offset_together_is_a_400(api) -> None:
 
 
 def test_limit_defaults_to_fifty(api, monkeypatch) -> None:
-    from imgpro import media
+    from imgpro.media import listing
 
     seen: dict[str, int] = {}
-    original = media.list_media
+    original = listing.list_media
 
     def spy(team_id, **kw):
         seen["limit"] = kw["limit"]
         return original(team_id, **kw)
 
-    monkeypatch.setattr(media, "list_media", spy)
+    monkeypatch.setattr(listing, "list_media", spy)
     api.get("/v1/media", token="acme")
     assert seen == {"limit": 50}
 

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from imgpro import cdn, config, media, observability, teams
+from imgpro import cdn, config, observability, teams
 from imgpro.http import adapter
+from imgpro.media import reading
 from tests.conftest import TOKENS
 from tests.support import images
 from tests.support.gateway import FakeContext, handler_module, load_event
@@ -146,7 +147,7 @@ def test_an_unhandled_error_is_logged_with_the_requests_keys_and_counted(
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(media, "get", broken)
+    monkeypatch.setattr(reading, "get", broken)
     assert api.get(f"/v1/media/{photo['id']}", token="acme").status == 500
 
     logged = captured()

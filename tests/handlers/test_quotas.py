@@ -16,7 +16,7 @@ import pytest
 
 from imgpro import config, media, quotas, teams
 from imgpro.errors import QuotaExceeded
-from imgpro.media.records import NewMedia
+from imgpro.media.inputs import NewMedia
 from imgpro.models import team_pk
 from tests.conftest import BUCKET, TABLE
 from tests.handlers.test_large_upload import _announce, _land

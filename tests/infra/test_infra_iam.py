@@ -270,9 +270,10 @@ def test_resize_reads_originals_and_writes_variants_only(
     assert _object_access(role_statements(RESIZE_FUNCTION), bucket_id) == {
         "o/*": {"s3:GetObject"},
         "private/o/*": {"s3:GetObject"},
-        # Variants of ephemeral media carry the lifecycle backstop's tags.
-        "v/*": {"s3:PutObject", "s3:PutObjectTagging"},
-        "private/v/*": {"s3:PutObject", "s3:PutObjectTagging"},
+        # Variants of ephemeral media carry the lifecycle backstop's tags; a variant whose
+        # media was deleted or moved while it was rendered is deleted again.
+        "v/*": {"s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"},
+        "private/v/*": {"s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObject"},
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 
 from PIL import Image
 
@@ -64,6 +65,26 @@ def exif_bytes(*, orientation: int | None = None, gps: bool = False) -> bytes:
         gps_ifd[3] = "E"
         gps_ifd[4] = (4.0, 53.0, 30.0)
     return exif.tobytes()
+
+
+def exif_with_thumbnail(thumbnail: bytes, *, orientation: int = 1) -> bytes:
+    """EXIF as cameras write it: IFD0 (orientation), then IFD1 pointing to a JPEG
+    thumbnail stored after it. Pillow's `Exif.tobytes()` cannot: it drops IFD1."""
+    ifd0 = 8
+    ifd1 = ifd0 + 2 + 12 + 4
+    stored_at = ifd1 + 2 + 2 * 12 + 4
+    return (
+        b"Exif\x00\x00II*\x00"
+        + struct.pack("<I", ifd0)
+        + struct.pack("<H", 1)
+        + struct.pack("<HHIHH", 0x0112, 3, 1, orientation, 0)
+        + struct.pack("<I", ifd1)
+        + struct.pack("<H", 2)
+        + struct.pack("<HHII", 0x0201, 4, 1, stored_at)
+        + struct.pack("<HHII", 0x0202, 4, 1, len(thumbnail))
+        + struct.pack("<I", 0)
+        + thumbnail
+    )
 
 
 def jpeg_with_exif(

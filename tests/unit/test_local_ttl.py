@@ -14,8 +14,10 @@ import pytest
 from imgpro import clock as domain_clock
 from imgpro.expiry_rules import STREAM_FILTER
 from imgpro.local import clock_control
+from imgpro.local.aws import expired_items
 from imgpro.local.events import HttpRequest
-from imgpro.local.ttl import TtlEmulator, matches
+from imgpro.local.ttl import KEY_ATTRIBUTES, TtlEmulator, matches
+from imgpro.models import TTL_ATTRIBUTE
 from tests.conftest import TABLE
 
 NOW = 1_800_000_000
@@ -60,10 +62,57 @@ def worker() -> Worker:
     return Worker()
 
 
-@pytest.fixture
-def emulator(aws, worker: Worker, clock) -> TtlEmulator:
+def _from_moto(now: int) -> list[dict[str, Any]] | None:
+    # In-process moto, one thread: no lock to take (the local stack's server holds one).
+    return expired_items(TABLE, TTL_ATTRIBUTE, now, region="us-east-1", keys=KEY_ATTRIBUTES)
+
+
+@pytest.fixture(params=["scan", "moto-backend"])
+def emulator(aws, worker: Worker, clock, request: pytest.FixtureRequest) -> TtlEmulator:
+    """Both ways of finding expired items: a Scan, and reading moto's table directly."""
     clock.set(NOW)
-    return TtlEmulator(table=TABLE, invoke=worker, client=boto3.client("dynamodb"))
+    return TtlEmulator(
+        table=TABLE,
+        invoke=worker,
+        client=boto3.client("dynamodb"),
+        find_expired=_from_moto if request.param == "moto-backend" else None,
+    )
+
+
+def test_reading_moto_s_table_finds_what_the_scan_finds(aws, worker: Worker, clock) -> None:
+    clock.set(NOW)
+    _put("MEDIA#aaaaaaaaaaaa", uid="aaaaaaaaaaaa", expires_at=NOW)
+    _put("MEDIA#aaaaaaaaaaaa", "TAG#beach", uid="aaaaaaaaaaaa", expires_at=NOW - 1)
+    _put("MEDIA#bbbbbbbbbbbb", uid="bbbbbbbbbbbb", expires_at=NOW + 1)
+    _put("MEDIA#cccccccccccc", uid="cccccccccccc", expires_at="1")  # a string never expires
+    _put("MEDIA#dddddddddddd", uid="dddddddddddd")
+    boto3.client("dynamodb").put_item(
+        TableName=TABLE,
+        Item={"pk": {"S": "RATE#1"}, "sk": {"S": "x"}, "expires_at": {"N": f"{NOW}.5"}},
+    )
+    boto3.client("dynamodb").put_item(
+        TableName=TABLE,
+        Item={"pk": {"S": "RATE#2"}, "sk": {"S": "x"}, "expires_at": {"N": f"{NOW - 1}.5"}},
+    )
+    scanning = TtlEmulator(table=TABLE, invoke=worker, client=boto3.client("dynamodb"))
+
+    def keyed(items: Any) -> list[str]:
+        return sorted(json.dumps(item, sort_keys=True) for item in items)
+
+    direct = _from_moto(NOW)
+    assert direct is not None  # moto's table was found: not the Scan fallback
+    assert keyed(direct) == keyed(scanning._expired(NOW))
+    assert {item["pk"]["S"] for item in direct} == {"MEDIA#aaaaaaaaaaaa", "RATE#2"}
+    assert expired_items("no-such-table", TTL_ATTRIBUTE, NOW, region="us-east-1", keys=()) is None
+
+
+def test_a_finder_that_finds_no_table_falls_back_to_the_scan(aws, worker: Worker, clock) -> None:
+    clock.set(NOW)
+    _put("MEDIA#aaaaaaaaaaaa", uid="aaaaaaaaaaaa", team_id="acme", expires_at=NOW)
+    emulator = TtlEmulator(
+        table=TABLE, invoke=worker, client=boto3.client("dynamodb"), find_expired=lambda _: None
+    )
+    assert emulator.tick() == 1
 
 
 def test_expired_items_are_deleted_and_media_removals_reach_the_worker(

@@ -205,6 +205,138 @@ def test_animation_is_kept_with_its_frame_durations(original, fmt, output) -> No
     assert [max(range(3), key=colour.__getitem__) for colour in colours] == [0, 1, 2]
 
 
+def moving_square(fmt: str, frames: int = 6, size=(900, 700), mode="RGB", **save) -> bytes:
+    """A still photo-like scene with a square crossing it, the way most animations
+    change: one part of the canvas from frame to frame (the last frame repeats)."""
+    scene = photo(size, mode)
+    sprite = photo((150, 150), mode).transpose(Image.Transpose.ROTATE_90)
+    images = []
+    for index in range(frames):
+        frame = scene.copy()
+        frame.paste(sprite, (40 + 110 * min(index, frames - 2), 200))
+        images.append(frame)
+    if fmt == "GIF":  # one palette for all: a frame changes where the square moved only
+        palette = scene.quantize(256)
+        images = [image.quantize(palette=palette, dither=Image.Dither.NONE) for image in images]
+    return encode(images[0], fmt, save_all=True, append_images=images[1:], duration=90, **save)
+
+
+def frames_of(data: bytes, mode: str = "RGB") -> list[Image.Image]:
+    image = opened(data)
+    out = []
+    for index in range(image.n_frames):
+        image.seek(index)
+        out.append(image.convert(mode))
+    return out
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA"])
+@pytest.mark.parametrize(
+    ("dims", "size"),
+    [((2000, 2000), "s"), ((1999, 1333), "m"), ((2600, 2000), "l"), ((801, 603), "m")],
+)
+@pytest.mark.parametrize(
+    "changed", [(487, 1213 // 3, 766, 1280 // 3), (0, 0, 41, 90), (760, 550, 801, 603)]
+)
+def test_a_changed_region_is_resized_as_the_whole_frame_would_be(mode, dims, size, changed) -> None:
+    box = (*changed[:2], min(changed[2], dims[0]), min(changed[3], dims[1]))
+    after = photo(dims, mode)
+    before = after.copy()  # differs from `after` only inside `box`
+    before.paste(photo((box[2] - box[0], box[3] - box[1]), mode), box[:2])
+    target = target_size(*dims, size)
+    whole_before, _ = variants._resize_region(before, target, (0, 0, *dims))
+    whole_after, _ = variants._resize_region(after, target, (0, 0, *dims))
+    part, corner = variants._resize_region(after, target, box)
+    patched = whole_before.copy()
+    patched.paste(part, corner)
+    premultiplied = {"RGBA": "RGBa"}.get(mode, mode)
+    difference = ImageChops.difference(
+        patched.convert(premultiplied), whole_after.convert(premultiplied)
+    )
+    # Pillow passes the box as 32-bit floats (and alpha adds a rounding each way).
+    assert max(high for _, high in difference.getextrema()) <= (1 if mode == "RGB" else 2)
+    # And the whole frame is what Pillow's own resize makes of it.
+    expected = after.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    assert psnr(whole_after.convert(premultiplied), expected.convert(premultiplied)) > 48
+
+
+@pytest.mark.parametrize(
+    ("fmt", "original", "save"),
+    [
+        ("GIF", formats.GIF, {}),
+        ("GIF", formats.GIF, {"disposal": 2}),  # each frame's rectangle cleared after it
+        ("GIF", formats.GIF, {"disposal": 3}),  # ... or restored to what was before it
+        ("WEBP", formats.WEBP, {"lossless": True}),
+    ],
+)
+def test_an_animation_is_every_frame_resized(fmt, original, save) -> None:
+    data = moving_square(fmt, **save)
+    sources = frames_of(data)
+    variant = render(data, original, "s", output=formats.WEBP)
+    out = frames_of(variant.data)
+    assert len(out) == len(sources)  # the repeated last frame too, as its own frame
+    references = [source.resize(out[0].size, Image.Resampling.LANCZOS) for source in sources]
+    for index, frame in enumerate(out):
+        scores = [psnr(frame, reference) for reference in references]
+        assert scores[index] > 27  # lossy WebP at quality 80
+        # Its own source frame, not a neighbour's (the last two are the same frame).
+        assert scores[index] == max(scores) or references[index] == references[index - 1]
+
+
+@pytest.mark.parametrize("save", [{}, {"disposal": 2}, {"disposal": 3}], ids=["0", "2", "3"])
+@pytest.mark.parametrize("size", ["s", "l"])
+def test_gif_frames_resized_by_their_rectangles_match_whole_frames(save, size, monkeypatch) -> None:
+    """The frames handed to the encoder, before its loss: each is its source frame
+    resized whole, to within one level (see _resize_region)."""
+    data = moving_square("GIF", size=(1700, 900), **save)
+    captured: list[Image.Image] = []
+
+    def capture(frames, *args, **kwargs):
+        captured.extend(frames)
+        return b""
+
+    monkeypatch.setattr(variants.pixels, "encode_animation", capture)
+    render(data, formats.GIF, size, output=formats.WEBP)
+    sources = frames_of(data)
+    assert len(captured) == len(sources)
+    for source, frame in zip(sources, captured, strict=True):
+        whole, _ = variants._resize_region(source, frame.size, (0, 0, *source.size))
+        difference = ImageChops.difference(frame.convert("RGB"), whole)
+        assert max(high for _, high in difference.getextrema()) <= 1
+
+
+def test_an_animation_turning_transparent_midway_keeps_both() -> None:
+    opaque = photo((800, 600))
+    hole = opaque.convert("RGBA")
+    hole.paste((0, 0, 0, 0), (500, 100, 700, 300))
+    data = encode(opaque, "WEBP", save_all=True, append_images=[hole, opaque], lossless=True)
+    out = frames_of(render(data, formats.WEBP, "s", output=formats.WEBP).data, "RGBA")
+    assert [frame.getpixel((240, 80))[3] for frame in out] == [255, 0, 255]
+    assert [frame.getpixel((40, 40))[3] for frame in out] == [255, 255, 255]
+
+
+def test_animated_webp_has_no_forced_key_frames() -> None:
+    """A key frame re-encodes the whole canvas: Pillow's default inserts one at least
+    every fifth frame (gif2webp's kmin=3, kmax=5); libvips and libwebp insert none."""
+    data = moving_square("GIF", frames=16)
+    ours = render(data, formats.GIF, "l", output=formats.WEBP).data
+    frames = frames_of(data)
+    frames = [
+        frame.resize(target_size(*frame.size, "l"), Image.Resampling.LANCZOS) for frame in frames
+    ]
+    keyed = io.BytesIO()
+    frames[0].save(
+        keyed,
+        "WEBP",
+        save_all=True,
+        append_images=frames[1:],
+        duration=90,
+        quality=VARIANT.webp,
+        method=VARIANT.webp_method,
+    )
+    assert len(ours) < 0.75 * len(keyed.getvalue())  # 0.61 here
+
+
 def test_animated_webp_keeps_its_icc_profile() -> None:
     data = animated("WEBP", size=(800, 600), frames=2, icc_profile=SRGB)
     out = Image.open(io.BytesIO(render(data, formats.WEBP, "s", output=formats.WEBP).data))

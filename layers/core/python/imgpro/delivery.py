@@ -290,10 +290,13 @@ def _make_variant(
         private=private,
         expires_at=found.expires_at,
     )
-    media.record_variant(
+    recorded = media.record_variant(
         found.uid,
         media.SizeVariant(size, variant.width, variant.height, len(variant.data), fmt),
+        private=private,
     )
+    if not recorded:
+        return _NOT_FOUND  # deleted or moved while it was rendered: the variant is gone too
     observability.add_metric(observability.VARIANTS_MADE)
     observability.add_metric(
         observability.VARIANT_RENDER_TIME, render_ms, observability.MILLISECONDS

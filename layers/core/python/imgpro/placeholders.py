@@ -5,7 +5,6 @@ SVG and media not ready are skipped."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -63,16 +62,14 @@ def backfill(items: Iterable[MediaItem], read: Read, *, force: bool = False) -> 
 
 def placeholder_of(data: bytes) -> dict[str, str] | None:
     """The placeholder of a stored original, as ingest makes it; None if it cannot be read."""
-    from PIL import Image, UnidentifiedImageError
+    from imgpro.imaging import formats, raster
+    from imgpro.imaging.containers import inspect_container
+    from imgpro.imaging.errors import ImageRejected
 
-    from imgpro.imaging import placeholder
-
+    fmt = formats.detect(data[: formats.HEAD_BYTES])
+    if fmt is None or fmt not in formats.STORED_AS_IS:
+        return None
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            orientation = int(image.getexif().get(0x0112, 1))
-            if image.format == "JPEG":
-                image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
-            image.load()
-            return placeholder.from_image(image, orientation=orientation).as_dict()
-    except (OSError, UnidentifiedImageError, ValueError):
+        return raster.placeholder_of(fmt, data, inspect_container(fmt, data)).as_dict()
+    except ImageRejected:
         return None

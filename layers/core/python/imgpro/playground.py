@@ -1,6 +1,6 @@
 """GET /docs and GET /docs/{asset}: the API playground, Swagger UI on GET /openapi.json,
 and at GET /docs/upload a resumable upload demo, Uppy sending a file to S3 in parts
-through the /v1/uploads routes (imgpro.resumable_endpoints).
+through the /v1/uploads routes (imgpro.endpoints.resumable).
 
 Each page is a static shell; its scripts and styles are files the function ships in
 `static/` next to its handler (built from `web/` by `web/build.py`), served from a fixed

@@ -18,12 +18,14 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from imgpro import clock, media, quotas
+from imgpro import clock, quotas
 from imgpro.clients import s3
 from imgpro.config import settings
 from imgpro.errors import NotFound, ValidationFailed
 from imgpro.keys import INCOMING, UID_PATTERN, incoming_key
-from imgpro.media import PROCESSING, Media, PendingMedia
+from imgpro.media import changing, creating, reading
+from imgpro.media.creating import PendingMedia
+from imgpro.media.records import PROCESSING, Media
 
 if TYPE_CHECKING:
     from botocore.exceptions import ClientError
@@ -60,15 +62,15 @@ def start(
 ) -> Started:
     """A pending media (reserving one image and the declared size: QuotaExceeded when they
     do not fit, before anything is opened) and its S3 multipart upload."""
-    created = media.create_pending(team_id, pending, standing=standing)
+    created = creating.create_pending(team_id, pending, standing=standing)
     key = incoming_key(created.uid)
     try:
         upload_id = s3().create_multipart_upload(Bucket=settings().bucket_name, Key=key)["UploadId"]
-        media.attach_upload(created.uid, upload_id)
+        creating.attach_upload(created.uid, upload_id)
     except BaseException:
         # Nothing can be uploaded to it: give the reservation back (the function may not
         # delete objects, and there are none yet).
-        media.fail_pending(created.uid, "The upload could not be opened; start a new one")
+        creating.fail_pending(created.uid, "The upload could not be opened; start a new one")
         raise
     return Started(media=created, upload_id=upload_id, key=key)
 
@@ -89,7 +91,7 @@ def upload_media(team_id: str, upload_id: str, key: str) -> Media:
     if matched is None or not upload_id:
         raise UploadNotFound()
     try:
-        found = media.get_owned(matched["uid"], team_id=team_id)
+        found = reading.get_owned(matched["uid"], team_id=team_id)
     except NotFound:
         raise UploadNotFound() from None
     if found.upload_id != upload_id:
@@ -181,7 +183,7 @@ def abort(upload: Media, *, team_id: str) -> None:
             Key=incoming_key(upload.uid),
             UploadId=upload.upload_id or "",
         )
-    media.delete(upload.uid, team_id=team_id)
+    changing.delete(upload.uid, team_id=team_id)
 
 
 def expires_at(seconds: int) -> int:

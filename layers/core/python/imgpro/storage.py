@@ -10,14 +10,21 @@ backstop to the cleanup that follows DynamoDB TTL (`imgpro.expiry`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from imgpro import clock, expiry_rules
 from imgpro.clients import s3
 from imgpro.config import settings
-from imgpro.keys import incoming_key, is_private, on_side, variants_prefix
+from imgpro.keys import (
+    CONTENT_TYPES,
+    incoming_key,
+    is_private,
+    media_object_keys,
+    on_side,
+    variant_key,
+)
 
 if TYPE_CHECKING:
     from typing import Literal, TypedDict
@@ -132,43 +139,85 @@ def put_variant(
     )
 
 
-def move_media_objects(
-    uid: str, original: str, *, private: bool, expires_at: float | None = None
-) -> str:
-    """Move an original and its variants to the public or private side; the new
-    original key. Copies first, deletes after, so the bytes are never absent.
+@dataclass(frozen=True)
+class MediaObjects:
+    """The objects of one media item as its record lists them: the original (`original`,
+    its key now) and the variants its `sizes` name, as (size, format). The record is the
+    inventory: moving and deleting read no object and list no prefix."""
+
+    uid: str
+    ext: str
+    original: str
+    content_type: str
+    variants: tuple[tuple[str, str], ...] = ()
+    expires_at: float | None = None
+
+
+def move_to_side(media: Sequence[MediaObjects], *, private: bool) -> list[str]:
+    """Move the objects of `media` to the private or the public side; the new original
+    keys, in order. Copies first, deletes after, so the bytes are never absent.
+
+    One CopyObject per object the record lists (none for a listed variant that is gone:
+    it is made again on its next request), and
+    no HeadObject: the Content-Type is the record's, or the variant format's. Then one
+    DeleteObjects per 1,000 keys for the whole batch, of every key the items can have on
+    the side they leave (`keys.media_object_keys`): a variant made in a second format,
+    or written but not yet recorded, cannot stay behind on the public side unnoticed.
 
     A copy is a new object, whose lifecycle days count from now: copies of ephemeral
     media (`expires_at`) are tagged again for the days left, others keep their tags."""
-    tagging: _CopyTagging = (
-        {"TaggingDirective": "COPY"}
-        if expires_at is None
-        else {"TaggingDirective": "REPLACE", "Tagging": expiry_tagging(expires_at)}
-    )
     client = s3()
     bucket = settings().bucket_name
-    source_prefix = variants_prefix(uid, private=not private)
-    moves = [(original, on_side(original, private=private))]
-    paginator = client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=source_prefix):
-        moves += [
-            (obj["Key"], on_side(obj["Key"], private=private)) for obj in page.get("Contents", [])
+    leaving: list[str] = []
+    for item in media:
+        # (source, Content-Type, answers that mean "gone": skip it). The original is
+        # copied from the side left even when the record already names the other one (a
+        # move cut short before the record changed): that side is deleted next.
+        original = on_side(item.original, private=not private)
+        copies = [(original, item.content_type, _MISSING)] + [
+            (
+                variant_key(item.uid, size, fmt, private=not private),
+                CONTENT_TYPES[fmt],
+                _VARIANT_MISSING,
+            )
+            for size, fmt in item.variants
+            if fmt in CONTENT_TYPES
         ]
-    for source, target in moves:
-        if source == target:
-            continue
-        head = client.head_object(Bucket=bucket, Key=source)
-        client.copy_object(
-            Bucket=bucket,
-            Key=target,
-            CopySource={"Bucket": bucket, "Key": source},
-            MetadataDirective="REPLACE",
-            ContentType=head.get("ContentType", "application/octet-stream"),
-            CacheControl=cache_control(private=private),
-            **tagging,
+        tagging: _CopyTagging = (
+            {"TaggingDirective": "COPY"}
+            if item.expires_at is None
+            else {"TaggingDirective": "REPLACE", "Tagging": expiry_tagging(item.expires_at)}
         )
-    _delete_keys([source for source, target in moves if source != target])
-    return moves[0][1]
+        for source, content_type, gone in copies:
+            target = on_side(source, private=private)
+            try:
+                client.copy_object(
+                    Bucket=bucket,
+                    Key=target,
+                    CopySource={"Bucket": bucket, "Key": source},
+                    MetadataDirective="REPLACE",
+                    ContentType=content_type,
+                    CacheControl=cache_control(private=private),
+                    **tagging,
+                )
+            except client.exceptions.ClientError as error:
+                if error.response["Error"]["Code"] not in gone:
+                    raise
+        leaving += [
+            key
+            for key in (original, *media_object_keys(item.uid, item.ext))
+            if key != incoming_key(item.uid) and is_private(key) != private
+        ]
+    _delete_keys(list(dict.fromkeys(leaving)))
+    return [on_side(item.original, private=private) for item in media]
+
+
+_MISSING = frozenset({"NoSuchKey", "404"})
+"""CopyObject's answers for a source that is not there, to a caller S3 lets list it."""
+_VARIANT_MISSING = _MISSING | {"AccessDenied", "403"}
+"""The same for a variant, whose missing key S3 may answer 403 to a caller it does not let
+list that key: a variant not copied is made again, while an original not copied would be
+lost with the side it leaves, so a 403 for an original fails the move."""
 
 
 def delete_object(key: str) -> None:
@@ -205,23 +254,18 @@ def get_object(key: str, *, denied_means_missing: bool = False) -> StoredObject 
     )
 
 
-def delete_media_objects(uids_and_keys: Iterable[tuple[str, str | None]]) -> None:
-    """Delete the original, any unprocessed upload and every variant of the given media,
-    in as few calls as S3 allows."""
-    client = s3()
-    bucket = settings().bucket_name
-    keys: list[str] = []
-    paginator = client.get_paginator("list_objects_v2")
-    for uid, original in uids_and_keys:
-        keys.append(incoming_key(uid))
+def delete_media_objects(media: Iterable[tuple[str, str | None, str | None]]) -> None:
+    """Delete everything stored of the given media, as (uid, ext, original key): the
+    original and every variant it can have, on both sides (a visibility move cut short
+    leaves copies on the other one), and any unprocessed upload. By key, with no listing
+    (`keys.media_object_keys`): one DeleteObjects per 1,000 keys, a missing key being no
+    error."""
+    found: list[str] = []
+    for uid, ext, original in media:
+        found += media_object_keys(uid, ext)
         if original:
-            # Both sides: a visibility move cut short leaves a copy on the other one.
-            keys += [original, on_side(original, private=not is_private(original))]
-        for private in (False, True):
-            prefix = variants_prefix(uid, private=private)
-            for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-                keys.extend(obj["Key"] for obj in page.get("Contents", []))
-    _delete_keys(keys)
+            found += [original, on_side(original, private=not is_private(original))]
+    _delete_keys(list(dict.fromkeys(found)))
 
 
 def _delete_keys(keys: list[str]) -> None:

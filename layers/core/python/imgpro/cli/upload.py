@@ -4,7 +4,7 @@
   Gateway and Lambda take in one binary request. An `Idempotency-Key` per file makes
   retrying it after a lost answer safe.
 - Larger, up to 100 MiB: an S3 multipart upload through the API's resumable routes
-  (imgpro.resumable_endpoints). 8 MiB parts go straight to S3 through presigned URLs;
+  (imgpro.endpoints.resumable). 8 MiB parts go straight to S3 through presigned URLs;
   a state file (imgpro.cli.resume) remembers the upload, so the same command run again
   after an interruption asks which parts S3 has and sends only the others.
 

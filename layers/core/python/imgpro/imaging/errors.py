@@ -7,6 +7,12 @@ The message is shown to the client, so it says what is wrong and never echoes by
 
 from __future__ import annotations
 
+import struct
+
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
+"""What Pillow's decoders raise for data they cannot read (UnidentifiedImageError is an
+OSError); `ImageRejected`, a ValueError, is among them, so catch it first."""
+
 
 class ImageRejected(ValueError):
     """The file is not an image we accept, or would cost more than any real photo."""

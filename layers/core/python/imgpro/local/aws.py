@@ -13,7 +13,8 @@ refuse, and turns the objects a request creates into worker invocations.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from http import HTTPStatus
 from typing import Any
 
@@ -25,6 +26,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+from imgpro.local import moto_json
 from imgpro.local.s3_events import (
     ObjectWrite,
     S3Notifications,
@@ -116,6 +118,47 @@ def stored_object(bucket: str, key: str) -> StoredObject | None:
     )
 
 
+def expired_items(
+    table: str,
+    attribute: str,
+    now: int,
+    *,
+    region: str,
+    keys: Sequence[str],
+) -> list[dict[str, Any]] | None:
+    """What a TTL pass's Scan would find, read from moto's DynamoDB backend directly: the
+    `keys` and `attribute` of each item of `table` whose `attribute` is a Number not after
+    `now`, in DynamoDB JSON. None when moto's default account has no such table (then ask
+    it over HTTP). Only safe while moto is locked, like `stored_object`.
+
+    A Scan with a filter costs moto about 0.15 ms an item (it copies and serializes each
+    one) and holds the lock meanwhile: every second, 45 ms at 150 media. This is a loop
+    over the items, and the whole table never leaves moto."""
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    found = dynamodb_backends[DEFAULT_ACCOUNT_ID][region].tables.get(table)
+    if found is None:
+        return None
+    expired = []
+    for stored in found.items.values():
+        # {range key: item} under each hash key, or the item itself without a range key.
+        for item in stored.values() if isinstance(stored, dict) else (stored,):
+            ttl = item.attrs.get(attribute)
+            if ttl is None or ttl.type != "N" or not _not_after(ttl.value, now):
+                continue
+            wanted = (*keys, attribute)
+            expired.append({name: item.attrs[name].to_json() for name in wanted})
+    return expired
+
+
+def _not_after(number: object, now: int) -> bool:
+    try:
+        return Decimal(str(number)) <= now
+    except ArithmeticError:  # decimal.InvalidOperation: moto stored something odd
+        return False
+
+
 class SerializedMotoServer(ThreadedMotoServer):
     """ThreadedMotoServer whose backends see one request at a time."""
 
@@ -129,11 +172,23 @@ class SerializedMotoServer(ThreadedMotoServer):
         super().__init__(**kwargs)
         self._notifications = notifications
         self._on_request = on_request
+        self.lock = threading.Lock()
+        """Held while moto answers a request; hold it to read moto's backends directly."""
+
+    def expired_items(
+        self, table: str, attribute: str, now: int, *, region: str, keys: Sequence[str]
+    ) -> list[dict[str, Any]] | None:
+        """`expired_items`, under the lock."""
+        with self.lock:
+            return expired_items(table, attribute, now, region=region, keys=keys)
 
     def _server_entry(self) -> None:
+        # moto's generic serializer is most of a DynamoDB Query's time (`moto_json`).
+        moto_json.install()
         app = OneAtATime(
             DomainDispatcherApplication(create_backend_app),
             notifications=self._notifications,
+            lock=self.lock,
             on_request=self._on_request,
         )
         self._server = make_server(

@@ -37,6 +37,9 @@ _CHUNK = 1024 * 1024
 # Set by the transport itself, whatever a handler or the CDN says.
 _TRANSPORT_HEADERS = frozenset({"content-length", "connection", "keep-alive", "transfer-encoding"})
 _NO_BODY_STATUSES = frozenset({204, 304})
+# A body up to this size goes out in the same write as the headers (copied once to join
+# them); a larger one follows them in a write of its own, with TCP_NODELAY set.
+_COALESCE_LIMIT = 1024 * 1024
 
 logger = logging.getLogger("imgpro.local")
 
@@ -110,9 +113,14 @@ class LocalHttpServer(ThreadingHTTPServer):
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "imgpro-local"
+    # TCP_NODELAY on every connection (StreamRequestHandler.setup). A response is one
+    # write (`_end_headers_and_write`), but http.server's own (100 Continue) and a body
+    # over `_COALESCE_LIMIT` are two, and neither should wait on the client's delayed ACK.
+    disable_nagle_algorithm = True
     # Idle keep-alive connections are closed after this, so they do not hold threads.
     timeout = 120
     server: LocalHttpServer
+    _headers_buffer: list[bytes]  # http.server's, which typeshed leaves out
 
     def do_GET(self) -> None:
         self._serve()
@@ -139,9 +147,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        self._end_headers_and_write(body if self.command != "HEAD" else b"")
 
     def version_string(self) -> str:
         return self.server_version
@@ -237,9 +243,25 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(response.body)))
         if close:
             self.send_header("Connection", "close")
-        self.end_headers()
-        if has_body and self.command != "HEAD":
-            self.wfile.write(response.body)
+        self._end_headers_and_write(response.body if has_body and self.command != "HEAD" else b"")
+
+    def _end_headers_and_write(self, body: bytes) -> None:
+        """End the headers and send them with `body` in one write.
+
+        Headers and body in two writes on a kept-alive connection meet Nagle's algorithm
+        on this side and the client's delayed ACK on the other: the body waits for the ACK
+        of the headers, which the client holds back for up to 40 ms (Linux). One write,
+        and TCP_NODELAY (`disable_nagle_algorithm`) for a body too big to copy, avoid it."""
+        head = b""
+        if self.request_version != "HTTP/0.9":  # as `end_headers`: 0.9 has no headers
+            self._headers_buffer.append(b"\r\n")
+            head = b"".join(self._headers_buffer)
+            self._headers_buffer = []
+        if len(body) <= _COALESCE_LIMIT:
+            self.wfile.write(head + body)
+        else:
+            self.wfile.write(head)
+            self.wfile.write(body)
 
 
 MAX_LOGGED_PATH = 200

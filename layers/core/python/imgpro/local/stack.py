@@ -453,12 +453,19 @@ class LocalStack:
     def _expire_items(self) -> None:
         """DynamoDB's TTL process and the expiry worker's stream trigger, which moto lacks."""
         from imgpro.expiry_rules import WORKER_FUNCTION
-        from imgpro.local.ttl import TtlEmulator
+        from imgpro.local.ttl import KEY_ATTRIBUTES, TtlEmulator
+        from imgpro.models import TTL_ATTRIBUTE
 
-        functions = self._functions
-        assert functions is not None
+        functions, moto = self._functions, self._moto
+        assert functions is not None and moto is not None
+
+        def find_expired(now: int) -> list[dict[str, Any]] | None:
+            return moto.expired_items(TABLE, TTL_ATTRIBUTE, now, region=REGION, keys=KEY_ATTRIBUTES)
+
         self._ttl = TtlEmulator(
-            table=TABLE, invoke=lambda event: functions.invoke_worker(WORKER_FUNCTION, event)
+            table=TABLE,
+            invoke=lambda event: functions.invoke_worker(WORKER_FUNCTION, event),
+            find_expired=find_expired,
         )
         self._ttl.start()
 

@@ -14,7 +14,8 @@ from pynamodb.expressions.condition import Condition
 from imgpro import storage
 from imgpro.errors import NotFound, ValidationFailed
 from imgpro.media import store
-from imgpro.media.records import BatchDeleteResult, Changes, Media
+from imgpro.media.inputs import Changes
+from imgpro.media.records import BatchDeleteResult, Media
 from imgpro.models import MediaItem
 from imgpro.validation import MAX_TAGS, tag_key
 
@@ -26,18 +27,21 @@ logger = logging.getLogger("imgpro")
 
 def update(uid: str, changes: Changes, *, team_id: str, loaded: MediaItem | None = None) -> Media:
     """Apply a PATCH to one of the team's media (`loaded`: the item if already read)."""
-    moved: list[MediaItem] = []
+    written: list[tuple[MediaItem, bool]] = []
     try:
-        return _update(uid, changes, team_id=team_id, loaded=loaded, moved=moved)
+        item = _update(uid, changes, team_id=team_id, loaded=loaded, written=written)
     finally:
-        _forget_moved(moved)
+        _move_and_forget(written)
+    return store.to_media(item)
 
 
 def update_many(ids: Sequence[str], changes: Changes, *, team_id: str) -> list[Media]:
     """Apply one PATCH to each of the team's media among `ids`; others are skipped.
 
     Every item's outcome is checked before anything is written, so a change that
-    would break one item's limits changes none. The CDN is told once for all of them.
+    would break one item's limits changes none. The objects of media whose visibility
+    changed are moved together once the records are written, and the CDN is told once
+    for all of them.
     """
     items = store.load_many_owned(ids, team_id)
     for item in items.values():
@@ -45,22 +49,22 @@ def update_many(ids: Sequence[str], changes: Changes, *, team_id: str) -> list[M
             raise ValidationFailed.field(
                 "tags", f"Media {item.uid} would have more than {MAX_TAGS} tags"
             )
-    updated: list[Media] = []
-    moved: list[MediaItem] = []
+    updated: list[MediaItem] = []
+    written: list[tuple[MediaItem, bool]] = []
     try:
         for uid in ids:
             if uid not in items:
                 continue
             try:
                 updated.append(
-                    _update(uid, changes, team_id=team_id, loaded=items[uid], moved=moved)
+                    _update(uid, changes, team_id=team_id, loaded=items[uid], written=written)
                 )
             except NotFound:
                 continue  # deleted between the read and the write: as if never asked
     finally:
-        # Even if a later item failed: the ones moved so far are on their new side.
-        _forget_moved(moved)
-    return updated
+        # Even if a later item failed: the records written so far say the new side.
+        _move_and_forget(written)
+    return [store.to_media(item) for item in updated]
 
 
 def _update(
@@ -69,19 +73,18 @@ def _update(
     *,
     team_id: str,
     loaded: MediaItem | None,
-    moved: list[MediaItem],
-) -> Media:
-    written = store.modify(
+    written: list[tuple[MediaItem, bool]],
+) -> MediaItem:
+    result = store.modify(
         lambda: store.load_owned(uid, team_id),
         lambda item, unchanged: _write_changes(item, changes, unchanged),
         first=loaded,
         conflict="The media kept changing under concurrent updates; retry the request",
     )
-    if written is None:
+    if result is None:
         raise NotFound()
-    item, was_public = written
-    _apply_visibility(item, was_public, moved)
-    return store.to_media(item)
+    written.append(result)
+    return result[0]
 
 
 def _apply_tag_change(item: MediaItem, changes: Changes) -> list[str]:
@@ -134,20 +137,60 @@ def _write_changes(
     return item, was_public
 
 
-def _apply_visibility(item: MediaItem, was_public: bool, moved: list[MediaItem]) -> None:
-    """After a visibility change: move the objects to the side CloudFront serves them
-    from, and point the record at the moved original. An item whose objects moved goes
-    on `moved`, for the caller to have the CDN forget (`_forget_moved`)."""
-    if bool(item.is_public) == was_public or not item.object_key:
-        return
-    new_key = storage.move_media_objects(
-        item.uid, item.object_key, private=not item.is_public, expires_at=item.expires_at
+def _move_and_forget(written: Sequence[tuple[MediaItem, bool]]) -> None:
+    """After the records are written: move the objects of the media whose visibility
+    changed, then have the CDN forget them, once for the request."""
+    moved: list[MediaItem] = []
+    try:
+        _apply_visibility(
+            [item for item, was_public in written if bool(item.is_public) != was_public],
+            moved,
+        )
+    finally:
+        _forget_moved(moved)
+
+
+def _apply_visibility(items: Sequence[MediaItem], moved: list[MediaItem]) -> None:
+    """Move the objects of `items` (whose visibility changed) to the side CloudFront
+    serves them from, all in one go, and point each record at its moved original. The
+    items whose objects moved go on `moved`, for the caller to have the CDN forget.
+
+    What moves is what each record lists (`storage.move_to_side`): its original and the
+    variants in its `sizes`, with no listing or HeadObject per item. A variant the resize
+    function writes concurrently (it read the record before our write) may be missing
+    from the record we read: one written before the move's delete goes with every other
+    key of the side left, one written after it is deleted again by the resize function,
+    whose recording is conditioned on the side (`creating.record_variant`); either is
+    made again on the new side when next asked for (docs/cdn.md, "Moving and deleting by
+    the record").
+    """
+    for private in (True, False):
+        side = [
+            item
+            for item in items
+            if bool(item.is_public) != private and item.object_key and item.ext
+        ]
+        if not side:
+            continue
+        new_keys = storage.move_to_side([_objects(item) for item in side], private=private)
+        # From here the objects are on their new side: whatever happens next, what the
+        # edge holds of the old one must go.
+        moved += side
+        for item, new_key in zip(side, new_keys, strict=True):
+            store.set_if_present(item, [MediaItem.object_key.set(new_key)])
+            item.object_key = new_key
+
+
+def _objects(item: MediaItem) -> storage.MediaObjects:
+    assert item.object_key is not None and item.ext is not None  # checked by the caller
+    return storage.MediaObjects(
+        uid=item.uid,
+        ext=item.ext,
+        original=item.object_key,
+        content_type=item.content_type or "application/octet-stream",
+        variants=store.recorded_variants(item),
+        expires_at=item.expires_at,
     )
-    # From here the objects are on their new side: whatever happens next, what the edge
-    # holds of the old one must go.
-    moved.append(item)
-    store.set_if_present(item, [MediaItem.object_key.set(new_key)])
-    item.object_key = new_key
 
 
 def _forget_moved(moved: Sequence[MediaItem]) -> None:
@@ -218,7 +261,7 @@ def _delete_objects(items: Sequence[MediaItem]) -> None:
     from imgpro import cdn
 
     try:
-        storage.delete_media_objects((item.uid, item.object_key) for item in items)
+        storage.delete_media_objects((item.uid, item.ext, item.object_key) for item in items)
     except Exception:
         logger.exception(
             "media deleted but its objects were not: %s", ", ".join(i.uid for i in items)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from pynamodb.exceptions import PynamoDBException
@@ -14,8 +15,11 @@ from pynamodb.expressions.condition import Condition
 from imgpro import clock, keys, quotas, storage
 from imgpro.errors import Conflict
 from imgpro.media import store
-from imgpro.media.records import FAILED, PROCESSING, READY, Media, NewMedia, SizeVariant, new_uid
+from imgpro.media.inputs import NewMedia
+from imgpro.media.records import FAILED, PROCESSING, READY, Media, SizeVariant, new_uid
 from imgpro.models import META, MediaItem, media_pk, sort_key, team_pk
+
+logger = logging.getLogger("imgpro")
 
 # --- create ---------------------------------------------------------------------------
 
@@ -240,8 +244,26 @@ def _pending_item(uid: str) -> MediaItem | None:
 # --- size variants, made on first request ---------------------------------------------
 
 
-def record_variant(uid: str, variant: SizeVariant) -> None:
-    """Note that a variant exists (for `sizes`); a no-op when the media is gone."""
+def record_variant(uid: str, variant: SizeVariant, *, private: bool | None = None) -> bool:
+    """Note that a variant exists (for `sizes`); whether it was noted (not when the media
+    is gone).
+
+    With `private`, the side the variant was just written to: noted only while the media
+    is still on that side, and otherwise the variant is deleted again. The media was
+    deleted or moved while it was rendered, and the delete or move may have cleared that
+    side before the variant landed there: the record's condition decides which came
+    first, so a variant never stays behind on a side its media left (docs/cdn.md,
+    "Moving and deleting by the record")."""
     attribute = getattr(MediaItem, f"v_{variant.size}")
     value = {"w": variant.width, "h": variant.height, "b": variant.filesize, "f": variant.format}
-    store.set_if_present(MediaItem(media_pk(uid), META), [attribute.set(value)])
+    on_side = None if private is None else MediaItem.is_public == (not private)
+    item = MediaItem(media_pk(uid), META)
+    if store.set_if_present(item, [attribute.set(value)], condition=on_side):
+        return True
+    if private is not None:
+        key = keys.variant_key(uid, variant.size, variant.format, private=private)
+        try:
+            storage.delete_object(key)
+        except Exception:
+            logger.exception("variant %s of media deleted or moved was not deleted", key)
+    return False

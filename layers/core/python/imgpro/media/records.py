@@ -1,8 +1,8 @@
-"""Media records: the values the media service takes and hands out.
+"""Media records: the values the media service hands out.
 
-`Media` and its `SizeVariant`s, the inputs of creates and updates, the results of
-lists and batch deletes, the statuses, and new media ids. Plain values only: reading
-and writing items is `imgpro.media.store`.
+`Media` and its `SizeVariant`s, the results of lists and batch deletes, the statuses,
+and new media ids. Plain values only: reading and writing items is `imgpro.media.store`;
+what creates and updates take is `imgpro.media.inputs`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import secrets
 from dataclasses import dataclass, field
 
 from imgpro.pagination import encode_cursor
-from imgpro.validation import TagUpdateMode
 
 READY = "ready"
 PROCESSING = "processing"
@@ -60,34 +59,6 @@ class Media:
     @property
     def cursor(self) -> str:
         return encode_cursor(self.created_ms, self.uid)
-
-
-@dataclass(frozen=True)
-class NewMedia:
-    """A validated upload: the bytes as they will be stored, and what to record."""
-
-    data: bytes
-    name: str
-    ext: str
-    content_type: str
-    width: int
-    height: int
-    is_public: bool
-    description: str | None = None
-    tags: tuple[str, ...] = ()
-    ttl_seconds: int | None = None
-    placeholder: dict[str, str] | None = None
-
-
-@dataclass(frozen=True)
-class Changes:
-    """What a PATCH asks to change; None leaves a field as it is."""
-
-    name: str | None = None
-    description: str | None = None
-    tags: tuple[str, ...] | None = None
-    tag_mode: TagUpdateMode = "replace"
-    is_public: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -20,19 +20,22 @@ details beyond the attributes they change.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from imgpro import clock, quotas
+from imgpro import clock
 from imgpro.errors import Conflict
 from imgpro.imaging.limits import VARIANT_SIZES
 from imgpro.media.records import Media, SizeVariant
 from imgpro.models import META, MediaItem, TagLink, media_pk, tag_partition, tag_sk
 from imgpro.validation import is_wellformed_uid, tag_key
+
+if TYPE_CHECKING:
+    from imgpro import quotas
 
 WRITE_RETRIES = 5
 """Reads and writes `modify` tries before answering Conflict."""
@@ -123,6 +126,16 @@ def to_media(item: MediaItem) -> Media:
     )
 
 
+def recorded_variants(item: MediaItem) -> tuple[tuple[str, str], ...]:
+    """The variants the record lists, as (size, format): the objects a move copies.
+
+    One format per size: the last one the resize function recorded. A size made in both
+    formats has its other one on no record (it is made again when asked for)."""
+    return tuple(
+        (size, str(v["f"])) for size in VARIANT_SIZES if (v := _variant_map(item, size)) is not None
+    )
+
+
 def _placeholder_map(item: MediaItem) -> dict[str, str] | None:
     value = item.placeholder
     return None if value is None else {k: str(v) for k, v in value.as_dict().items()}
@@ -189,6 +202,8 @@ def update_with_links(
 def delete_with_links(item: MediaItem, *, condition: Condition) -> None:
     """Delete the item and every link of its tags in one transaction, if `condition` holds,
     giving back to its team what the item held of the quota (`quotas.held`)."""
+    from imgpro import quotas
+
     nbytes, images = quotas.held(
         item.status, filesize=item.filesize, declared_size=item.declared_size
     )
@@ -204,17 +219,25 @@ def delete_with_links(item: MediaItem, *, condition: Condition) -> None:
     _write(write, usage, at_ms=int(item.created_ms))
 
 
-def set_if_present(item: MediaItem, actions: Sequence[Action]) -> None:
-    """Apply `actions` to an item that may have been deleted since; a no-op if it was.
+def set_if_present(
+    item: MediaItem, actions: Sequence[Action], *, condition: Condition | None = None
+) -> bool:
+    """Apply `actions` to an item that may have been deleted since; a no-op if it was
+    (or if `condition`, when given, does not hold). Whether it was applied.
 
     An update of those attributes only, not a save, so it never undoes another
     writer's change; and no version bump, since nothing here depends on the rest.
     """
+    present = MediaItem.pk.exists()
     try:
-        item.update(actions=list(actions), condition=MediaItem.pk.exists())
+        item.update(
+            actions=list(actions), condition=present if condition is None else present & condition
+        )
     except UpdateError as error:
         if not condition_failed(error):
             raise
+        return False
+    return True
 
 
 def modify(
@@ -272,6 +295,8 @@ def _write(
     retried after a short wait: DynamoDB cancels rather than queues. Any other
     cancellation (the media's own condition) is raised for the caller, as before.
     """
+    from imgpro import quotas  # writes only: a read route never loads the quota rules
+
     for attempt in range(TRANSACTION_ATTEMPTS):
         team_last = False
         try:

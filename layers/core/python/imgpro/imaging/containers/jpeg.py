@@ -121,6 +121,29 @@ def walk(data: bytes) -> Layout:
     return Layout(end, 1, exif, width, height, scans=scans if progressive else 1)
 
 
+def first_scan(data: bytes) -> bytes | None:
+    """A progressive JPEG cut after its first scan (and ended with EOI), when that scan
+    holds the DC coefficients of every component: decoded at 1/8 scale it is the whole
+    image, each 8x8 block its average colour. None for anything else (a baseline JPEG, or a
+    first scan that leaves components out)."""
+    components = 0
+    for marker, start, stop in _segments(data):
+        if marker in _SOF:
+            if marker not in _PROGRESSIVE or stop - start < 6:
+                return None
+            components = data[start + 5]
+        elif marker == _SOS:
+            count = data[start] if stop > start else 0
+            spectral = start + 1 + 2 * count
+            if not components or count != components or spectral + 2 > stop:
+                return None
+            if data[spectral] != 0 or data[spectral + 1] != 0:  # Ss..Se = 0..0: DC only
+                return None
+            end = _SCAN_END.search(data, stop)
+            return None if end is None else data[: end.start()] + bytes((0xFF, _EOI))
+    return None
+
+
 def rewrite_exif(data: bytes, rewrite: Callable[[bytes], bytes | None]) -> bytes:
     """`data` with the TIFF payload of every APP1 EXIF segment passed through `rewrite`
     (None keeps a segment as it is); `data` itself when nothing changed."""

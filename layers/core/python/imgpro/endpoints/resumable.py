@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from imgpro import media, quotas, resumable
+from imgpro import quotas, resumable
 from imgpro.auth import WRITE
 from imgpro.callers import caller
 from imgpro.http import Request, Response
-from imgpro.media import Media, PendingMedia
+from imgpro.media import creating
+from imgpro.media.creating import PendingMedia
+from imgpro.media.records import Media
 from imgpro.validation import (
     MAX_FILESIZE,
     FieldErrors,
@@ -106,7 +108,7 @@ def multipart_complete(request: Request) -> Response:
         who.team_id, request.path_params.get("uploadId", ""), request.query.get("key", "")
     )
     parts = FieldErrors.single("parts", _parts, request.json().get("parts"))
-    pending = media.find_pending(upload.uid)
+    pending = creating.find_pending(upload.uid)
     if pending is not None:
         resumable.complete(upload, parts, declared_size=pending[1])
     # Otherwise the parts were assembled and processed already: a retried completion
