@@ -9,6 +9,7 @@ BIN := $(VENV)/bin
 # after it installs nothing, and `make test` after `make serve` adds what tests need.
 LOCAL_STAMP := $(VENV)/.installed-local
 STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
@@ -16,7 +17,7 @@ CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PLAYGROUND := functions/playground/static/.built
 
-.PHONY: serve test lint typecheck openapi web chromium unit handlers e2e infra clean
+.PHONY: serve test bench lint typecheck openapi web chromium unit handlers e2e infra clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -34,6 +35,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	@$(PIP) --upgrade pip
 	@$(PIP) -e '.[dev]'
 	@touch $@ $(LOCAL_STAMP)
+
+$(BENCH_STAMP): $(STAMP)
+	@echo "installing libvips (pyvips-binary) for the benchmarks"
+	@$(PIP) -e '.[dev,bench]'
+	@touch $@
 
 # The API playground's files (GET /docs): swagger-ui-dist as web/package-lock.json pins it,
 # copied into the playground function's folder, which ships as its Lambda asset.
@@ -59,6 +65,10 @@ serve:
 
 test: $(STAMP) lint typecheck web chromium
 	$(BIN)/pytest -q
+
+# Every benchmark (bench/all.py): tables on stdout and in bench/RESULTS.md, in about 10 min.
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/all.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -32,17 +32,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "layers" / "core" / "python"), str(ROOT)]
-os.environ.update(
-    AWS_ACCESS_KEY_ID="bench",
-    AWS_SECRET_ACCESS_KEY="bench",
-    AWS_DEFAULT_REGION="us-east-1",
-    IMGPRO_TABLE_NAME="bench-table",
-    IMGPRO_BUCKET_NAME="bench-bucket",
-    IMGPRO_CDN_BASE_URL="https://cdn.bench.test",
-    IMGPRO_RATE_LIMIT="1000000/1000000",
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _aws
+
 TARGET = 1.5  # issue 22: the handler within 1.5x of the put of its bytes
 
 
@@ -117,20 +110,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=11)
     rounds = parser.parse_args().rounds
 
-    from moto import mock_aws
-
     _count_emulation()
-    with mock_aws():
-        from imgpro import clients, provision, teams
+    with _aws.account() as token:
+        from imgpro import clients
         from imgpro.imaging import formats, pipeline, raster
         from imgpro.imaging.containers import inspect_container
         from tests.support.gateway import Gateway, handler_module, match_route
 
-        provision.ensure_table(os.environ["IMGPRO_TABLE_NAME"])
-        provision.ensure_bucket(os.environ["IMGPRO_BUCKET_NAME"])
-        clients.bind_table()
-        teams.put_team("bench", plan="business", public_default=True)
-        token = teams.issue_token("bench", abilities=["*"]).sanctum
         handler = handler_module("upload").handler
         s3 = clients.s3()
         from urllib3 import encode_multipart_formdata
