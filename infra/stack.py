@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -243,11 +242,11 @@ class ImgProStack(cdk.Stack):
                     )
             if name in _DELETES_MEDIA:
                 # Deleting media deletes its original and every variant on both sides (a
-                # visibility move cut short leaves a copy on the other one); variants are
-                # found by listing the media's variant prefixes.
+                # visibility move cut short leaves a copy on the other one), by key: every
+                # key it can have is known from its id (keys.media_object_keys), so the
+                # function lists nothing and is granted no s3:ListBucket.
                 for pattern in (*both_sides(ORIGINALS), *both_sides(VARIANTS)):
                     _grant_delete(bucket, function, pattern)
-                _grant_list(bucket, function, prefixes=both_sides(VARIANTS))
                 # Media deleted while still processing takes its unprocessed direct
                 # upload with it (imgpro.storage.delete_media_objects).
                 _grant_delete(bucket, function, f"{INCOMING}*")
@@ -322,8 +321,8 @@ class ImgProStack(cdk.Stack):
                 pattern=pattern,
             )
             _grant_delete(bucket, function, pattern)
-        # The variants to move are found by listing the media's variant prefix.
-        _grant_list(bucket, function, prefixes=both_sides(VARIANTS))
+        # No s3:ListBucket: the record lists the objects to move (storage.move_to_side),
+        # and a listed variant that is gone answers 403 without it, which the move skips.
 
     def _grant_resize(self) -> None:
         """The resize function reads an original, writes its variant and records the
@@ -415,18 +414,6 @@ class ImgProStack(cdk.Stack):
             " above: IAM cannot name the SSM key by its alias, only by a key ARN.",
             findings=["Resource::arn:<AWS::Partition>:kms:<AWS::Region>:<AWS::AccountId>:key/*"],
         )
-
-
-def _grant_list(
-    bucket: s3.IBucket, grantee: iam.IGrantable, *, prefixes: Sequence[str]
-) -> iam.Grant:
-    """s3:ListBucket limited to keys under `prefixes` (Bucket.grant_read lists everything)."""
-    return iam.Grant.add_to_principal(
-        grantee=grantee,
-        actions=["s3:ListBucket"],
-        resource_arns=[bucket.bucket_arn],
-        conditions={"StringLike": {"s3:prefix": list(prefixes)}},
-    )
 
 
 def _grant_objects(
