@@ -16,3 +16,11 @@ OSError); `ImageRejected`, a ValueError, is among them, so catch it first."""
 
 class ImageRejected(ValueError):
     """The file is not an image we accept, or would cost more than any real photo."""
+
+
+def profile_too_large(format_name: str, nbytes: int, limit: int) -> ImageRejected:
+    """The refusal of a colour profile over `limit` bytes, in every container's words."""
+    return ImageRejected(
+        f"The {format_name}'s colour profile is {nbytes:,} bytes; "
+        f"at most {limit >> 20} MiB is accepted"
+    )

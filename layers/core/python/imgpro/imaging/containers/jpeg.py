@@ -7,7 +7,7 @@ import struct
 from collections.abc import Callable, Iterator
 
 from imgpro.imaging.containers.layout import Layout
-from imgpro.imaging.errors import ImageRejected
+from imgpro.imaging.errors import ImageRejected, profile_too_large
 
 _SOI, _EOI, _SOS, _APP1 = 0xD8, 0xD9, 0xDA, 0xE1
 # TEM and RST0-7 carry no length field (T.81 B.1.1.3).
@@ -216,23 +216,12 @@ def scrub_metadata(
             unread.append((segment, stop, b""))
             unread_bytes += stop - segment
     if icc_bytes > max_icc:
-        raise ImageRejected(
-            f"The JPEG's colour profile is {icc_bytes:,} bytes; "
-            f"at most {max_icc >> 20} MiB is accepted"
-        )
+        raise profile_too_large("JPEG", icc_bytes, max_icc)
     if unread_bytes > max_unread:
         # Nothing that renders the image reads these segments, so past a size no camera
         # writes they are only hidden payload: all of them go, not just the excess.
         edits = sorted(edits + unread)
-    if not edits:
-        return data
-    parts: list[bytes] = []
-    done = 0
-    for start, stop, replacement in edits:
-        parts += [data[done:start], replacement]
-        done = stop
-    parts.append(data[done:])
-    return b"".join(parts)
+    return _spliced(data, edits)
 
 
 def _xmp_segment(packet: bytes | None) -> bytes:
@@ -279,10 +268,13 @@ def strip_metadata(data: bytes, *, exif: bytes | None, max_icc: int) -> bytes:
                     continue
         edits.append((segment, stop, replacement))
     if icc_bytes > max_icc:
-        raise ImageRejected(
-            f"The JPEG's colour profile is {icc_bytes:,} bytes; "
-            f"at most {max_icc >> 20} MiB is accepted"
-        )
+        raise profile_too_large("JPEG", icc_bytes, max_icc)
+    return _spliced(data, edits)
+
+
+def _spliced(data: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
+    """`data` with each (start, stop) range, in order and apart, replaced; `data` itself
+    when there is nothing to replace."""
     if not edits:
         return data
     parts: list[bytes] = []

@@ -6,7 +6,7 @@ import struct
 from collections.abc import Callable, Iterator
 
 from imgpro.imaging.containers.layout import Layout
-from imgpro.imaging.errors import ImageRejected
+from imgpro.imaging.errors import ImageRejected, profile_too_large
 
 _CHUNK = struct.Struct("<4sI")
 _RIFF_HEADER = 12  # "RIFF", size, "WEBP"
@@ -162,10 +162,7 @@ def scrub_metadata(data: bytes, *, xmp: Callable[[bytes], bytes | None], max_icc
     xmp_left = seen_xmp = False
     for fourcc, start, stop in _chunks(data, limit):
         if fourcc == b"ICCP" and stop - start > max_icc:
-            raise ImageRejected(
-                f"The WebP's colour profile is {stop - start:,} bytes; "
-                f"at most {max_icc >> 20} MiB is accepted"
-            )
+            raise profile_too_large("WebP", stop - start, max_icc)
         if fourcc != b"XMP ":
             continue
         packet = data[start:stop]
@@ -214,10 +211,7 @@ def strip_metadata(data: bytes, *, exif: bytes | None, max_icc: int) -> bytes:
     seen_exif = exif_left = False
     for fourcc, start, stop in _chunks(data, limit):
         if fourcc == b"ICCP" and stop - start > max_icc:
-            raise ImageRejected(
-                f"The WebP's colour profile is {stop - start:,} bytes; "
-                f"at most {max_icc >> 20} MiB is accepted"
-            )
+            raise profile_too_large("WebP", stop - start, max_icc)
         replacement = b""
         if fourcc == b"EXIF" and not seen_exif:
             seen_exif = True
